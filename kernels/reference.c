@@ -1,0 +1,39 @@
+/*
+ * reference.c - instantiates the reference per-row kernels (reference.inc)
+ * for float and double, and fills the reference kernel table that every
+ * other ISA starts from.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+enum row_kind { ROW_FINITE, ROW_ALL_NEG_INF, ROW_NAN };
+
+#define REAL float
+#define NAME(f) f##_f32
+#include "reference.inc"
+#undef REAL
+#undef NAME
+
+#define REAL double
+#define NAME(f) f##_f64
+#include "reference.inc"
+#undef REAL
+#undef NAME
+
+void lb_fill_reference_kernels(lb_kernel_table *t)
+{
+    t->name = "scalar";
+    t->softmax_f32 = lb_ref_softmax_f32;
+    t->softmax_f64 = lb_ref_softmax_f64;
+    t->log_softmax_f32 = lb_ref_log_softmax_f32;
+    t->log_softmax_f64 = lb_ref_log_softmax_f64;
+    t->softmax_backward_f32 = lb_ref_softmax_backward_f32;
+    t->softmax_backward_f64 = lb_ref_softmax_backward_f64;
+    t->log_softmax_backward_f32 = lb_ref_log_softmax_backward_f32;
+    t->log_softmax_backward_f64 = lb_ref_log_softmax_backward_f64;
+    t->xent_row_f32 = lb_ref_xent_row_f32;
+    t->xent_row_f64 = lb_ref_xent_row_f64;
+    t->jacobian_full_f32 = lb_ref_jacobian_full_f32;
+    t->jacobian_full_f64 = lb_ref_jacobian_full_f64;
+}

@@ -1,0 +1,21 @@
+/*
+ * regression_api.c - MSE, MAE and classification accuracy, for float and
+ * double (body in regression_api.inc).
+ */
+#include "internal.h"
+
+#include <math.h>
+
+typedef enum elementwise_loss { SQUARED_ERROR, ABSOLUTE_ERROR } elementwise_loss;
+
+#define REAL float
+#define NAME(f) f##_f32
+#include "regression_api.inc"
+#undef REAL
+#undef NAME
+
+#define REAL double
+#define NAME(f) f##_f64
+#include "regression_api.inc"
+#undef REAL
+#undef NAME

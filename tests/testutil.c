@@ -1,0 +1,150 @@
+/*
+ * testutil.c - see testutil.h. Also skips a whole test binary (exit code 77,
+ * which ctest reports as skipped) when LOSSBLAS_ISA names a kernel set this
+ * CPU cannot run, so each ISA's run means what it says.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const size_t tu_edge_cols[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
+                               100, 1000, 4099};
+const size_t tu_edge_cols_count = sizeof tu_edge_cols / sizeof tu_edge_cols[0];
+
+__attribute__((constructor)) static void skip_unavailable_isa(void)
+{
+    const char *want = getenv("LOSSBLAS_ISA");
+    if (want && strcmp(want, lb_isa()) != 0) {
+        fprintf(stderr, "skipped: LOSSBLAS_ISA=%s is not available here (running %s)\n", want,
+                lb_isa());
+        _exit(77);
+    }
+}
+
+uint64_t tu_next(tu_rng *r)
+{
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double tu_uniform(tu_rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(tu_next(r) >> 11) * 0x1.0p-53;
+}
+
+void tu_fill_f32(tu_rng *r, float *v, size_t n, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++) v[i] = (float)tu_uniform(r, lo, hi);
+}
+
+void tu_fill_f64(tu_rng *r, double *v, size_t n, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++) v[i] = tu_uniform(r, lo, hi);
+}
+
+/* Maps floats to integers that are ordered like the floats. */
+static int64_t ordered_f32(float f)
+{
+    int32_t i;
+    memcpy(&i, &f, sizeof i);
+    return i < 0 ? (int64_t)INT32_MIN - i : i;
+}
+
+static int64_t ordered_f64(double d)
+{
+    int64_t i;
+    memcpy(&i, &d, sizeof i);
+    return i < 0 ? INT64_MIN - i : i;
+}
+
+uint64_t tu_ulp_f32(float a, float b)
+{
+    if (isnan(a) || isnan(b)) return (isnan(a) && isnan(b)) ? 0 : UINT64_MAX;
+    int64_t d = ordered_f32(a) - ordered_f32(b);
+    return d < 0 ? (uint64_t)-d : (uint64_t)d;
+}
+
+uint64_t tu_ulp_f64(double a, double b)
+{
+    if (isnan(a) || isnan(b)) return (isnan(a) && isnan(b)) ? 0 : UINT64_MAX;
+    if (a == b) return 0;
+    /* differences can exceed INT64_MAX across signs; saturate */
+    int64_t oa = ordered_f64(a), ob = ordered_f64(b);
+    if ((oa < 0) != (ob < 0)) {
+        uint64_t d = (uint64_t)(oa < 0 ? -(oa + 1) : oa) + (uint64_t)(ob < 0 ? -(ob + 1) : ob);
+        return d + 1;
+    }
+    return oa > ob ? (uint64_t)(oa - ob) : (uint64_t)(ob - oa);
+}
+
+bool tu_close(double a, double b, double rel_tol, double abs_tol)
+{
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    if (isinf(a) || isinf(b)) return a == b;
+    return fabs(a - b) <= abs_tol + rel_tol * fabs(b);
+}
+
+float *tu_canary_f32(size_t n)
+{
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = TU_CANARY_F32;
+    return v;
+}
+
+double *tu_canary_f64(size_t n)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = TU_CANARY_F64;
+    return v;
+}
+
+bool tu_untouched_f32(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != TU_CANARY_F32) return false;
+    return true;
+}
+
+bool tu_untouched_f64(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != TU_CANARY_F64) return false;
+    return true;
+}
+
+bool tu_padding_untouched_f32(const float *m, size_t rows, size_t cols, size_t ld)
+{
+    for (size_t i = 0; i < rows; i++)
+        if (!tu_untouched_f32(m + i * ld + cols, ld - cols)) return false;
+    return true;
+}
+
+bool tu_padding_untouched_f64(const double *m, size_t rows, size_t cols, size_t ld)
+{
+    for (size_t i = 0; i < rows; i++)
+        if (!tu_untouched_f64(m + i * ld + cols, ld - cols)) return false;
+    return true;
+}
+
+void tu_softmax_ld(size_t n, const double *x, long double *y)
+{
+    long double m = -INFINITY, s = 0;
+    for (size_t j = 0; j < n; j++) if (x[j] > m) m = x[j];
+    for (size_t j = 0; j < n; j++) s += expl((long double)x[j] - m);
+    for (size_t j = 0; j < n; j++) y[j] = expl((long double)x[j] - m) / s;
+}
+
+void tu_log_softmax_ld(size_t n, const double *x, long double *y)
+{
+    long double m = -INFINITY, s = 0;
+    for (size_t j = 0; j < n; j++) if (x[j] > m) m = x[j];
+    for (size_t j = 0; j < n; j++) s += expl((long double)x[j] - m);
+    long double ls = logl(s);
+    for (size_t j = 0; j < n; j++) y[j] = ((long double)x[j] - m) - ls;
+}

@@ -1,0 +1,50 @@
+/*
+ * testutil.h - helpers shared by the Criterion tests: deterministic random
+ * data, ULP distances, canary-filled buffers (to prove an output or its
+ * padding was not written), and the SIMD-width edge sizes.
+ */
+#ifndef LOSSBLAS_TESTUTIL_H
+#define LOSSBLAS_TESTUTIL_H
+
+#include "lossblas.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Column counts at and around SIMD widths (4, 8, 16 lanes) and long rows. */
+extern const size_t tu_edge_cols[];
+extern const size_t tu_edge_cols_count;
+
+/* Deterministic generator (splitmix64); each test seeds its own. */
+typedef struct tu_rng { uint64_t state; } tu_rng;
+uint64_t tu_next(tu_rng *r);
+double tu_uniform(tu_rng *r, double lo, double hi); /* [lo, hi) */
+void tu_fill_f32(tu_rng *r, float *v, size_t n, double lo, double hi);
+void tu_fill_f64(tu_rng *r, double *v, size_t n, double lo, double hi);
+
+/* Distance in units in the last place between two finite values (0 when
+ * both are the same NaN class or the same infinity). */
+uint64_t tu_ulp_f32(float a, float b);
+uint64_t tu_ulp_f64(double a, double b);
+/* |a - b| <= abs_tol + rel_tol * |b|, with NaN == NaN and equal infinities. */
+bool tu_close(double a, double b, double rel_tol, double abs_tol);
+
+/* A value no kernel produces from test inputs, used to fill outputs before a
+ * call; tu_untouched_* check that a region still holds it. */
+#define TU_CANARY_F32 (-1234.5f)
+#define TU_CANARY_F64 (-1234.5)
+float *tu_canary_f32(size_t n);   /* malloc'd, filled with the canary */
+double *tu_canary_f64(size_t n);
+bool tu_untouched_f32(const float *v, size_t n);
+bool tu_untouched_f64(const double *v, size_t n);
+/* True when the padding (columns cols..ld-1 of each of rows rows) still holds
+ * the canary. */
+bool tu_padding_untouched_f32(const float *m, size_t rows, size_t cols, size_t ld);
+bool tu_padding_untouched_f64(const double *m, size_t rows, size_t cols, size_t ld);
+
+/* Long-double references, independent of the library. */
+void tu_softmax_ld(size_t n, const double *x, long double *y);
+void tu_log_softmax_ld(size_t n, const double *x, long double *y);
+
+#endif
