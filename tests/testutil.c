@@ -148,3 +148,42 @@ void tu_log_softmax_ld(size_t n, const double *x, long double *y)
     long double ls = logl(s);
     for (size_t j = 0; j < n; j++) y[j] = ((long double)x[j] - m) - ls;
 }
+
+/* ---- Element-type views (see testutil.h) ---- */
+#include <float.h>
+
+static double get_f32(const void *v, size_t i) { return ((const float *)v)[i]; }
+static double get_f64(const void *v, size_t i) { return ((const double *)v)[i]; }
+static void set_f32(void *v, size_t i, double x) { ((float *)v)[i] = (float)x; }
+static void set_f64(void *v, size_t i, double x) { ((double *)v)[i] = x; }
+static double round_f32(double x) { return (float)x; }
+static double round_f64(double x) { return x; }
+static uint64_t ulp_as_f32(double a, double b) { return tu_ulp_f32((float)a, (float)b); }
+static uint64_t ulp_as_f64(double a, double b) { return tu_ulp_f64(a, b); }
+static void *canary_f32(size_t n) { return tu_canary_f32(n); }
+static void *canary_f64(size_t n) { return tu_canary_f64(n); }
+static bool untouched_f32(const void *v, size_t n) { return tu_untouched_f32(v, n); }
+static bool untouched_f64(const void *v, size_t n) { return tu_untouched_f64(v, n); }
+static bool padding_f32(const void *m, size_t rows, size_t cols, size_t ld)
+{
+    return tu_padding_untouched_f32(m, rows, cols, ld);
+}
+static bool padding_f64(const void *m, size_t rows, size_t cols, size_t ld)
+{
+    return tu_padding_untouched_f64(m, rows, cols, ld);
+}
+
+const tu_type tu_type_f32 = {"f32",      sizeof(float), 0x1p-24,  FLT_MIN,    FLT_MAX,
+                             get_f32,    set_f32,       round_f32, ulp_as_f32, canary_f32,
+                             untouched_f32, padding_f32};
+const tu_type tu_type_f64 = {"f64",      sizeof(double), 0x1p-53,  DBL_MIN,    DBL_MAX,
+                             get_f64,    set_f64,        round_f64, ulp_as_f64, canary_f64,
+                             untouched_f64, padding_f64};
+
+void tu_fill_matrix(tu_rng *r, const tu_type *t, void *m, size_t rows, size_t cols, size_t ld,
+                    double lo, double hi)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            t->set(m, i * ld + j, lo + (hi - lo) * tu_uniform(r, 0, 1)); /* hi - lo may be ~DBL_MAX */
+}

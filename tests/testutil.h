@@ -47,4 +47,27 @@ bool tu_padding_untouched_f64(const double *m, size_t rows, size_t cols, size_t 
 void tu_softmax_ld(size_t n, const double *x, long double *y);
 void tu_log_softmax_ld(size_t n, const double *x, long double *y);
 
+
+/* ---- Element-type views (appended for the softmax/Jacobian/regression/error
+ * tests): one test body serves f32 and f64 by reading and writing elements
+ * through double. ---- */
+typedef struct tu_type {
+    const char *name;      /* "f32" or "f64" */
+    size_t size;           /* bytes per element */
+    double unit_roundoff;  /* u = 2^-24 (f32) or 2^-53 (f64) */
+    double smallest_normal; /* FLT_MIN or DBL_MIN */
+    double largest;        /* FLT_MAX or DBL_MAX */
+    double (*get)(const void *v, size_t i);
+    void (*set)(void *v, size_t i, double x);
+    double (*round)(double x);           /* x rounded to the type */
+    uint64_t (*ulp)(double a, double b); /* tu_ulp_* of a and b rounded to the type */
+    void *(*canary)(size_t n);           /* tu_canary_* */
+    bool (*untouched)(const void *v, size_t n);
+    bool (*padding_untouched)(const void *m, size_t rows, size_t cols, size_t ld);
+} tu_type;
+extern const tu_type tu_type_f32, tu_type_f64;
+/* rows x cols uniform [lo, hi) values (rounded to the type), padding left alone. */
+void tu_fill_matrix(tu_rng *r, const tu_type *t, void *m, size_t rows, size_t cols, size_t ld,
+                    double lo, double hi);
+
 #endif
