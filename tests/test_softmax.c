@@ -99,16 +99,17 @@ static void reference_softmax_row(const tu_type *t, size_t n, const void *x, lon
     double m = -INFINITY;
     for (size_t j = 0; j < n; j++)
         if (t->get(x, j) > m) m = t->get(x, j);
-    long double *d = malloc(n * sizeof *d);
+    long double *d = malloc(2 * n * sizeof *d), *e = d + n;
     long double s = 0;
     for (size_t j = 0; j < n; j++) {
         double xj = t->get(x, j);
         d[j] = t->size == sizeof(float) ? (long double)xj - m : (long double)(xj - m);
-        s += expl(d[j]);
+        e[j] = expl(d[j]);
+        s += e[j];
     }
     long double log_s = logl(s);
     for (size_t j = 0; j < n; j++) {
-        if (prob) prob[j] = expl(d[j]) / s;
+        if (prob) prob[j] = e[j] / s;
         if (logprob) logprob[j] = d[j] - log_s;
     }
     free(d);
@@ -226,7 +227,9 @@ static void forward_against_reference(const softmax_api *api, double lo, double 
     tu_rng rng = {seed};
     for (size_t c = 0; c < tu_edge_cols_count; c++) {
         size_t cols = tu_edge_cols[c];
-        size_t row_counts[3] = {1, 3, threaded_rows(cols)};
+        /* threaded sizes for a third of the widths and the long rows (time) */
+        size_t many = c % 3 == 0 || cols >= 1000 ? threaded_rows(cols) : 11;
+        size_t row_counts[3] = {1, 3, many};
         for (size_t r = 0; r < 3; r++) {
             size_t rows = row_counts[r];
             size_t ldx = cols + 1 + c % 3, ldy = cols + 2 + c % 2;
@@ -477,7 +480,10 @@ static void backward_against_reference(const softmax_api *api, bool log_form, ui
     tu_rng rng = {seed};
     for (size_t c = 0; c < tu_edge_cols_count; c++) {
         size_t cols = tu_edge_cols[c];
-        size_t row_counts[2] = {3, threaded_rows(cols) / 2 + 1}; /* 2*cols work per row */
+        /* 2*cols work per row: threaded from half the forward rows; threaded
+         * sizes for a third of the widths and the long rows (time) */
+        size_t many = c % 3 == 1 || cols >= 1000 ? threaded_rows(cols) / 2 + 1 : 9;
+        size_t row_counts[2] = {3, many};
         for (size_t r = 0; r < 2; r++) {
             size_t rows = row_counts[r], ldy = cols + 1, lddy = cols + 2, lddx = cols + 3;
             void *x = t->canary(rows * ldy), *y = t->canary(rows * ldy);
