@@ -195,10 +195,13 @@ static void reference_xent(const xent_call *c, xent_expect *e)
             continue;
         }
         long double s = 0;
-        for (size_t j = 0; j < C; j++) s += expl((long double)x[j] - m);
+        for (size_t j = 0; j < C; j++) {
+            p[j] = expl((long double)x[j] - m);
+            s += p[j];
+        }
         long double log_s = logl(s);
         for (size_t j = 0; j < C; j++) {
-            p[j] = expl((long double)x[j] - m) / s;
+            p[j] /= s;
             g[j] = p[j] * A - a[j];
             if (a[j] != 0) {
                 row_loss[i] += a[j] * (log_s - ((long double)x[j] - m));
@@ -588,7 +591,7 @@ Test(xent_reference, every_option_on_small_batches)
     tu_rng r = {1};
     char what[96];
     for (size_t ci = 0; ci < XENT_COLS_COUNT; ci++) {
-        size_t cols = xent_cols[ci], rows = 5;
+        size_t cols = xent_cols[ci], rows = cols >= 1000 ? 3 : 5;
         for (int ty = 0; ty < 2; ty++) {
             /* ignore_index: the default (absent), in range (class 0) when cols > 1, far out */
             const int64_t ignores[3] = {-100, cols > 1 ? 0 : -7, 1000};
@@ -621,7 +624,7 @@ Test(xent_reference, multithreaded_batches)
 {
     tu_rng r = {2};
     for (size_t ci = 0; ci < XENT_COLS_COUNT; ci++) {
-        size_t cols = xent_cols[ci], rows = 40000 / cols + 3;
+        size_t cols = xent_cols[ci], rows = 34000 / cols + 3;
         for (int ty = 0; ty < 2; ty++) {
             random_problem p = random_problem_make(&r, ty, rows, cols, 6.0, 3 % cols);
             /* one option set per reduction, varied over the shapes */
@@ -1117,7 +1120,7 @@ Test(xent_precision, loss_and_logsumexp_at_131072_classes)
 
 Test(xent_determinism, bitwise_identical_for_1_to_4_threads)
 {
-    const size_t rows = 3001, cols = 129;
+    const size_t rows = 1201, cols = 129; /* 155k elements: threaded */
     tu_rng r = {8};
     random_problem p = random_problem_make(&r, false, rows, cols, 7.0, 5);
     float *x = malloc(rows * cols * sizeof *x), *q = malloc(rows * cols * sizeof *q);
