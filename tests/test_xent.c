@@ -1114,6 +1114,30 @@ Test(xent_precision, loss_and_logsumexp_at_131072_classes)
     free(x);
 }
 
+/* The same bound for a row whose target class dominates: x = [0, -d], t = 0,
+ * loss = log(1 + e^-d), tiny next to the terms it is computed from. The header
+ * states the relative bound without exception; computing log s as log(s) with
+ * s = 1 + e^-d rounded to double loses it (log1p of the sum without the
+ * maximum's 1 would keep it). Long-double reference: log1pl(expl(-d)). */
+Test(xent_precision, tiny_loss_of_a_dominant_target_class)
+{
+    const double gaps[4] = {5, 20, 30, 40};
+    for (int ty = 0; ty < 2; ty++)
+        for (int k = 0; k < 4; k++) {
+            const double x[2] = {0, -gaps[k]};
+            const int64_t t = 0;
+            xent_call c = {.f64 = ty, .rows = 1, .cols = 2, .logits = x, .targets = &t,
+                           .opts = opts_of(LB_SUM, -100, 0, 1, 0)};
+            double loss;
+            cr_assert_eq(run_xent(&c, &loss, NULL), LB_OK);
+            long double want = log1pl(expl(-(long double)gaps[k]));
+            double rel = (double)(fabsl(loss - want) / want);
+            cr_expect(rel <= (ty ? 1e-12 : 1e-6),
+                      "%s x = [0, -%g]: loss %.17g, long double %.17Lg, relative error %.3g",
+                      ty ? "f64" : "f32", gaps[k], loss, want, rel);
+        }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Determinism over thread counts                                           */
 /* ------------------------------------------------------------------------ */
