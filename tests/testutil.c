@@ -187,3 +187,103 @@ void tu_fill_matrix(tu_rng *r, const tu_type *t, void *m, size_t rows, size_t co
         for (size_t j = 0; j < cols; j++)
             t->set(m, i * ld + j, lo + (hi - lo) * tu_uniform(r, 0, 1)); /* hi - lo may be ~DBL_MAX */
 }
+
+/* ---- tu_run: every public kernel behind one call ---- */
+
+const char *tu_op_name(tu_op op)
+{
+    static const char *names[TU_OP_COUNT] = {
+        "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
+        "jacobian_full", "jacobian_packed", "jacobian_blas_full", "jacobian_blas_packed",
+        "cross_entropy_sparse", "cross_entropy_dense", "cross_entropy_probs_sparse",
+        "cross_entropy_probs_dense", "mse", "mae", "accuracy_sparse", "accuracy_dense"};
+    return (unsigned)op < TU_OP_COUNT ? names[op] : "?";
+}
+
+lb_reduction tu_op_reduction(tu_op op, const tu_call *c)
+{
+    if (op == TU_XENT_SPARSE || op == TU_XENT_DENSE) return c->opts ? c->opts->reduction : LB_MEAN;
+    return c->reduction;
+}
+
+bool tu_op_has_in2(tu_op op)
+{
+    return op == TU_SOFTMAX_BACKWARD || op == TU_LOG_SOFTMAX_BACKWARD || op == TU_XENT_DENSE ||
+           op == TU_PROBS_DENSE || op == TU_MSE || op == TU_MAE || op == TU_ACCURACY_DENSE;
+}
+
+bool tu_op_has_targets(tu_op op)
+{
+    return op == TU_XENT_SPARSE || op == TU_PROBS_SPARSE || op == TU_ACCURACY_SPARSE;
+}
+
+bool tu_op_has_loss(tu_op op) { return op >= TU_XENT_SPARSE && op <= TU_MAE; }
+
+bool tu_op_is_jacobian(tu_op op) { return op >= TU_JACOBIAN_FULL && op <= TU_JACOBIAN_BLAS_PACKED; }
+
+size_t tu_jacobian_row_elems(tu_op op, size_t cols)
+{
+    bool packed = op == TU_JACOBIAN_PACKED || op == TU_JACOBIAN_BLAS_PACKED;
+    return packed ? cols * (cols + 1) / 2 : cols * cols;
+}
+
+#define TU_RUN_BODY(REAL, SUF)                                                                 \
+    do {                                                                                       \
+        const REAL *a = c->in1, *b = c->in2;                                                   \
+        REAL *o = c->out, *l = c->loss;                                                        \
+        switch (op) {                                                                          \
+        case TU_SOFTMAX: return lb_softmax_##SUF(c->rows, c->cols, a, c->ld1, o, c->ld_out);   \
+        case TU_LOG_SOFTMAX:                                                                   \
+            return lb_log_softmax_##SUF(c->rows, c->cols, a, c->ld1, o, c->ld_out);            \
+        case TU_SOFTMAX_BACKWARD:                                                              \
+            return lb_softmax_backward_##SUF(c->rows, c->cols, a, c->ld1, b, c->ld2, o,        \
+                                             c->ld_out);                                       \
+        case TU_LOG_SOFTMAX_BACKWARD:                                                          \
+            return lb_log_softmax_backward_##SUF(c->rows, c->cols, a, c->ld1, b, c->ld2, o,    \
+                                                 c->ld_out);                                   \
+        case TU_JACOBIAN_FULL:                                                                 \
+            return lb_softmax_jacobian_##SUF(c->rows, c->cols, a, c->ld1, LB_JACOBIAN_FULL, o); \
+        case TU_JACOBIAN_PACKED:                                                               \
+            return lb_softmax_jacobian_##SUF(c->rows, c->cols, a, c->ld1, LB_JACOBIAN_PACKED,  \
+                                             o);                                               \
+        case TU_JACOBIAN_BLAS_FULL:                                                            \
+            return lb_softmax_jacobian_blas_##SUF(c->rows, c->cols, a, c->ld1,                 \
+                                                  LB_JACOBIAN_FULL, o);                        \
+        case TU_JACOBIAN_BLAS_PACKED:                                                          \
+            return lb_softmax_jacobian_blas_##SUF(c->rows, c->cols, a, c->ld1,                 \
+                                                  LB_JACOBIAN_PACKED, o);                      \
+        case TU_XENT_SPARSE:                                                                   \
+            return lb_cross_entropy_sparse_##SUF(c->rows, c->cols, a, c->ld1, c->targets,      \
+                                                 c->class_weights, c->opts, l, o, c->ld_out);  \
+        case TU_XENT_DENSE:                                                                    \
+            return lb_cross_entropy_dense_##SUF(c->rows, c->cols, a, c->ld1, b, c->ld2,        \
+                                                c->class_weights, c->opts, l, o, c->ld_out);   \
+        case TU_PROBS_SPARSE:                                                                  \
+            return lb_cross_entropy_probs_sparse_##SUF(c->rows, c->cols, a, c->ld1,            \
+                                                       c->targets, c->clip, c->reduction, l,   \
+                                                       o, c->ld_out);                          \
+        case TU_PROBS_DENSE:                                                                   \
+            return lb_cross_entropy_probs_dense_##SUF(c->rows, c->cols, a, c->ld1, b, c->ld2,  \
+                                                      c->clip, c->reduction, l, o, c->ld_out); \
+        case TU_MSE:                                                                           \
+            return lb_mse_##SUF(c->rows, c->cols, a, c->ld1, b, c->ld2, c->reduction, l, o,    \
+                                c->ld_out);                                                    \
+        case TU_MAE:                                                                           \
+            return lb_mae_##SUF(c->rows, c->cols, a, c->ld1, b, c->ld2, c->reduction, l, o,    \
+                                c->ld_out);                                                    \
+        case TU_ACCURACY_SPARSE:                                                               \
+            return lb_accuracy_sparse_##SUF(c->rows, c->cols, a, c->ld1, c->targets,           \
+                                            c->ignore_index, c->correct, c->counted);          \
+        case TU_ACCURACY_DENSE:                                                                \
+            return lb_accuracy_dense_##SUF(c->rows, c->cols, a, c->ld1, b, c->ld2,             \
+                                           c->correct);                                        \
+        case TU_OP_COUNT: break;                                                               \
+        }                                                                                      \
+        return LB_ERR_UNSUPPORTED;                                                             \
+    } while (0)
+
+lb_status tu_run(tu_op op, const tu_type *t, const tu_call *c)
+{
+    if (t->size == sizeof(float)) TU_RUN_BODY(float, f32);
+    TU_RUN_BODY(double, f64);
+}

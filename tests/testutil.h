@@ -70,4 +70,46 @@ extern const tu_type tu_type_f32, tu_type_f64;
 void tu_fill_matrix(tu_rng *r, const tu_type *t, void *m, size_t rows, size_t cols, size_t ld,
                     double lo, double hi);
 
+
+/* ---- Every public kernel behind one call (appended for the size,
+ * concurrency and reproducibility tests): tu_run(op, type, call) calls the
+ * _f32 or _f64 function of op with the fields that op uses. ---- */
+typedef enum tu_op {
+    TU_SOFTMAX, TU_LOG_SOFTMAX, TU_SOFTMAX_BACKWARD, TU_LOG_SOFTMAX_BACKWARD,
+    TU_JACOBIAN_FULL, TU_JACOBIAN_PACKED, TU_JACOBIAN_BLAS_FULL, TU_JACOBIAN_BLAS_PACKED,
+    TU_XENT_SPARSE, TU_XENT_DENSE, TU_PROBS_SPARSE, TU_PROBS_DENSE,
+    TU_MSE, TU_MAE, TU_ACCURACY_SPARSE, TU_ACCURACY_DENSE,
+    TU_OP_COUNT
+} tu_op;
+
+typedef struct tu_call {
+    size_t rows, cols;
+    const void *in1; /* x, y (backward, Jacobian), logy, logits, probs, pred, scores */
+    size_t ld1;
+    const void *in2; /* dy, dense targets, regression target */
+    size_t ld2;
+    const int64_t *targets; /* sparse targets */
+    void *out;              /* y, dx, jac, dlogits, dprobs, dpred (NULL: loss only) */
+    size_t ld_out;
+    void *loss;             /* 1 value, or rows (rows*cols for MSE/MAE) for LB_NONE */
+    const lb_xent_opts *opts;   /* logits cross-entropy (NULL: defaults) */
+    const void *class_weights;  /* logits cross-entropy */
+    lb_reduction reduction;     /* probabilities cross-entropy, MSE, MAE */
+    double clip;                /* probabilities cross-entropy */
+    int64_t ignore_index;       /* sparse accuracy */
+    size_t *correct, *counted;  /* accuracy */
+} tu_call;
+
+const char *tu_op_name(tu_op op);
+/* The reduction op uses with call c (opts->reduction for the logits forms). */
+lb_reduction tu_op_reduction(tu_op op, const tu_call *c);
+/* Whether op takes in2 / sparse targets / a loss / an output with its own ld. */
+bool tu_op_has_in2(tu_op op);
+bool tu_op_has_targets(tu_op op);
+bool tu_op_has_loss(tu_op op);
+bool tu_op_is_jacobian(tu_op op);
+/* Elements of one row's Jacobian (cols*cols or cols*(cols+1)/2). */
+size_t tu_jacobian_row_elems(tu_op op, size_t cols);
+lb_status tu_run(tu_op op, const tu_type *t, const tu_call *c);
+
 #endif
