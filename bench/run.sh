@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# bench/run.sh - build lossblas (Release) and run its benchmarks.
+#
+#   bench/run.sh                 quick report: f32, 10 and 1000 classes, 4 batch
+#                                sizes, 1 and 2 threads, 3 repetitions (~3 min)
+#   bench/run.sh --full          every kernel, f32 and f64, batch 1..65536,
+#                                classes 10..131072 (long: see bench/README.md)
+#   bench/run.sh --build-dir DIR build directory (default: build-bench)
+#   bench/run.sh --out DIR       results directory (default: bench/results)
+#   bench/run.sh --no-build      use the binary already built in the build dir
+#   bench/run.sh -- ARGS         extra Google Benchmark flags, for example
+#                                -- --benchmark_filter='^softmax/'
+#
+# Writes DIR/<suite>.json (Google Benchmark JSON), DIR/<suite>.txt (the report
+# tables) and DIR/throughput.svg (the README figure), and prints the tables.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+suite=quick
+build_dir="$root/build-bench"
+out_dir="$here/results"
+build=1
+extra=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --full) suite=full ;;
+    --quick) suite=quick ;;
+    --build-dir) build_dir=$(realpath -m "$2"); shift ;;
+    --out) out_dir=$(realpath -m "$2"); shift ;;
+    --no-build) build=0 ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ $build == 1 ]]; then
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLOSSBLAS_BUILD_BENCH=ON >/dev/null
+  cmake --build "$build_dir" --target lossblas_bench -j2 >/dev/null
+fi
+bench="$build_dir/bench/lossblas_bench"
+[[ -x $bench ]] || { echo "run.sh: $bench not built" >&2; exit 1; }
+
+mkdir -p "$out_dir"
+if [[ $suite == quick ]]; then
+  flags=(--benchmark_min_time=0.02 --benchmark_repetitions=3)
+else
+  flags=(--benchmark_min_time=0.05 --benchmark_repetitions=1)
+fi
+# Repetitions are interleaved in random order, so slow drifts of a shared
+# machine spread over all benchmarks instead of biasing one.
+LB_BENCH_SUITE=$suite OMP_PROC_BIND=false "$bench" "${flags[@]}" \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_out="$out_dir/$suite.json" --benchmark_out_format=json \
+  --benchmark_counters_tabular=false "${extra[@]}" >"$out_dir/$suite.console.txt"
+
+python3 "$here/report.py" "$out_dir/$suite.json" --cols 10,1000 \
+  --plot "$out_dir/throughput.svg" | tee "$out_dir/$suite.txt"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# bench/test_ci_check.sh BENCH_BINARY - self-test of the performance check:
+#   1. record a fresh baseline with the binary as it is,
+#   2. rerun unchanged: ci_check must pass (exit 0),
+#   3. rerun with every lossblas kernel called twice per iteration
+#      (LB_BENCH_INJECT_SLOWDOWN=2, honoured by the bench code only): ci_check
+#      must report a regression (exit 1).
+# Uses a few operations and 9 repetitions to stay near a minute.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bench=${1:?usage: test_ci_check.sh path/to/lossblas_bench}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check=(python3 "$here/ci_check.py" --bench "$bench" --baseline "$tmp/baseline.json"
+       --ops softmax,xent_sparse,memcpy)
+fail=0
+"${check[@]}" --update-baseline || { echo "FAIL: could not record a baseline"; exit 1; }
+
+"${check[@]}" >"$tmp/same.txt"; rc=$?
+cat "$tmp/same.txt"
+if [[ $rc == 0 ]]; then echo "ok: unchanged rerun not flagged"
+else echo "FAIL: unchanged rerun flagged (exit $rc)"; fail=1; fi
+
+"${check[@]}" --inject-slowdown 2 >"$tmp/slow.txt"; rc=$?
+cat "$tmp/slow.txt"
+if [[ $rc == 1 ]]; then echo "ok: injected 2x slowdown flagged"
+else echo "FAIL: injected 2x slowdown not flagged (exit $rc)"; fail=1; fi
+
+exit $fail
