@@ -287,3 +287,80 @@ lb_status tu_run(tu_op op, const tu_type *t, const tu_call *c)
     if (t->size == sizeof(float)) TU_RUN_BODY(float, f32);
     TU_RUN_BODY(double, f64);
 }
+
+/* ---- tu_workload ---- */
+
+void tu_workload_init(tu_workload *w, tu_op op, const tu_type *t, size_t rows, size_t cols,
+                      int variant, uint64_t seed)
+{
+    tu_rng rng = {seed};
+    memset(w, 0, sizeof *w);
+    w->op = op;
+    w->t = t;
+    lb_reduction reduction = (lb_reduction)(variant % 3);
+    bool extras = variant & 4;
+    size_t ld = cols + ((variant & 8) ? 3 : 0);
+    size_t extent = rows * ld;
+    w->in1 = t->canary(extent);
+    w->in2 = t->canary(extent);
+    bool probs_in = op == TU_PROBS_SPARSE || op == TU_PROBS_DENSE || op == TU_SOFTMAX_BACKWARD ||
+                    tu_op_is_jacobian(op);
+    double lo = probs_in ? 1e-4 : -8, hi = probs_in ? 1 : 8;
+    if (op == TU_LOG_SOFTMAX_BACKWARD) lo = -9, hi = 0; /* log-probabilities */
+    tu_fill_matrix(&rng, t, w->in1, rows, cols, ld, lo, hi);
+    tu_fill_matrix(&rng, t, w->in2, rows, cols, ld, op == TU_MSE || op == TU_MAE ? -8 : 0, 1);
+    w->targets = malloc((rows ? rows : 1) * sizeof *w->targets);
+    for (size_t i = 0; i < rows; i++) {
+        bool ignorable = op == TU_XENT_SPARSE || op == TU_ACCURACY_SPARSE;
+        w->targets[i] = ignorable && i % 7 == 3 ? -100 : (int64_t)(tu_next(&rng) % cols);
+    }
+    w->weights = t->canary(cols);
+    tu_fill_matrix(&rng, t, w->weights, 1, cols, cols, 0.25, 2);
+    w->opts = (lb_xent_opts)LB_XENT_DEFAULTS;
+    w->opts.reduction = reduction;
+    if (extras) {
+        w->opts.label_smoothing = 0.15;
+        w->opts.grad_scale = 0.5;
+    }
+    w->out_elems = tu_op_is_jacobian(op) ? rows * tu_jacobian_row_elems(op, cols) : extent;
+    w->out = t->canary(w->out_elems);
+    bool none = reduction == LB_NONE;
+    w->loss_elems = !none ? 1 : (op == TU_MSE || op == TU_MAE) ? rows * cols : rows;
+    w->loss = t->canary(w->loss_elems ? w->loss_elems : 1);
+    w->call = (tu_call){.rows = rows, .cols = cols, .in1 = w->in1, .ld1 = ld, .in2 = w->in2,
+                        .ld2 = ld, .targets = w->targets, .out = w->out, .ld_out = ld,
+                        .loss = w->loss, .opts = &w->opts,
+                        .class_weights = extras ? w->weights : NULL, .reduction = reduction,
+                        .clip = LB_PROBS_CLIP_DEFAULT, .ignore_index = -100,
+                        .correct = &w->correct, .counted = &w->counted};
+}
+
+lb_status tu_workload_run(tu_workload *w)
+{
+    const tu_type *t = w->t;
+    for (size_t i = 0; i < w->out_elems; i++) t->set(w->out, i, TU_CANARY_F64);
+    for (size_t i = 0; i < w->loss_elems; i++) t->set(w->loss, i, TU_CANARY_F64);
+    w->correct = w->counted = 0;
+    w->call.opts = &w->opts; /* the struct may have been copied */
+    w->call.correct = &w->correct;
+    w->call.counted = &w->counted;
+    return tu_run(w->op, t, &w->call);
+}
+
+bool tu_workload_same(const tu_workload *a, const tu_workload *b)
+{
+    return a->out_elems == b->out_elems && a->loss_elems == b->loss_elems &&
+           memcmp(a->out, b->out, a->out_elems * a->t->size) == 0 &&
+           memcmp(a->loss, b->loss, a->loss_elems * a->t->size) == 0 &&
+           a->correct == b->correct && a->counted == b->counted;
+}
+
+void tu_workload_free(tu_workload *w)
+{
+    free(w->in1);
+    free(w->in2);
+    free(w->out);
+    free(w->loss);
+    free(w->weights);
+    free(w->targets);
+}

@@ -112,4 +112,28 @@ bool tu_op_is_jacobian(tu_op op);
 size_t tu_jacobian_row_elems(tu_op op, size_t cols);
 lb_status tu_run(tu_op op, const tu_type *t, const tu_call *c);
 
+
+/* ---- A ready-to-run call of any op on random data (appended for the
+ * concurrency and reproducibility tests). The variant picks the options:
+ * variant % 3 is the reduction (MEAN, SUM, NONE), bit 2 adds class weights
+ * and label smoothing (logits forms), bit 3 pads every leading dimension by
+ * 3. Sparse targets ignore every 7th row (-100) where the op allows it. ---- */
+typedef struct tu_workload {
+    tu_op op;
+    const tu_type *t;
+    tu_call call;
+    void *in1, *in2, *out, *loss, *weights;
+    int64_t *targets;
+    lb_xent_opts opts;
+    size_t correct, counted;
+    size_t out_elems, loss_elems;
+} tu_workload;
+void tu_workload_init(tu_workload *w, tu_op op, const tu_type *t, size_t rows, size_t cols,
+                      int variant, uint64_t seed);
+/* Fills the outputs with the canary, then calls op. */
+lb_status tu_workload_run(tu_workload *w);
+/* Whether two workloads' outputs (gradient/output, loss, counters) are bitwise equal. */
+bool tu_workload_same(const tu_workload *a, const tu_workload *b);
+void tu_workload_free(tu_workload *w);
+
 #endif
