@@ -30,15 +30,24 @@ for h in "${harnesses[@]}"; do
     rm -rf "$work"
     mkdir -p "$work/corpus"
     echo "== $h: ${per}s"
-    # new inputs go to the first (scratch) directory; the seeds stay as committed
-    if ! "$build/fuzz/$h" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$root/fuzz/corpus/$h" \
-        >"$work/log" 2>&1; then
+    # Fork mode with -ignore_crashes: one finding does not end the run, so
+    # every harness fuzzes for its whole share and reports all it finds (each
+    # as an artifact file). New inputs go to the first (scratch) directory;
+    # the seeds stay as committed.
+    "$build/fuzz/$h" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+        -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$work/" \
+        "$work/corpus" "$root/fuzz/corpus/$h" >"$work/log" 2>&1 || true
+    findings=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o \
+        -name 'timeout-*' -o -name 'oom-*' \) | sort)
+    if [[ -n $findings ]]; then
         failed+=("$h")
-        grep -E -A2 "invariant violated|ERROR: |runtime error" "$work/log" | head -20 || true
-        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* 2>/dev/null || true
+        for f in $findings; do
+            echo "   $f"
+            "$build/fuzz/$h" "$f" 2>&1 | grep -E -A1 "invariant violated|SUMMARY|runtime error" |
+                head -3 | sed 's/^/     /' || true
+        done
     fi
-    grep -E "stat::number_of_executed_units" "$work/log" || true
+    grep -E "^#[0-9]+: cov" "$work/log" | tail -1 || true
 done
 if ((${#failed[@]})); then
     echo "FAILED: ${failed[*]}"
