@@ -90,6 +90,18 @@ const bench_grid *bench_suite_grid(void)
     return &g;
 }
 
+/* Registrations wait here until bench_register_commit orders them. */
+typedef struct pending_bench {
+    char name[96];
+    gb_fn fn;
+    int64_t rows, cols;
+    size_t elem;
+    int order;
+} pending_bench;
+#define MAX_PENDING 8192
+static pending_bench pending[MAX_PENDING];
+static int n_pending;
+
 void bench_register_grid(const char *op, const char *dtype, const char *impl, gb_fn fn,
                          bench_bytes_fn footprint, size_t cap)
 {
@@ -120,19 +132,43 @@ void bench_register_grid(const char *op, const char *dtype, const char *impl, gb
         }
         if (rows > 0) shapes[n][0] = (int64_t)rows, shapes[n][1] = g->cols[j], n++;
     }
-    if (n == 0) return; /* nothing fits: not registered at all */
-    char name[160];
-    snprintf(name, sizeof name, "%s/%s/%s", op, dtype, impl);
-    gb_bench *b = gb_register(name, fn);
+    for (int k = 0; k < n; k++) {
+        if (n_pending == MAX_PENDING) break;
+        pending_bench *p = &pending[n_pending++];
+        snprintf(p->name, sizeof p->name, "%s/%s/%s", op, dtype, impl);
+        p->fn = fn;
+        p->rows = shapes[k][0], p->cols = shapes[k][1], p->elem = elem;
+        p->order = n_pending;
+    }
+}
+
+static int pending_cmp(const void *a_, const void *b_)
+{
+    const pending_bench *a = a_, *b = b_;
+    if (a->elem != b->elem) return a->elem < b->elem ? -1 : 1;
+    if (a->cols != b->cols) return a->cols < b->cols ? -1 : 1;
+    if (a->rows != b->rows) return a->rows < b->rows ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+void bench_register_commit(void)
+{
+    /* Shape-major order: every benchmark of one shape runs back to back, so
+     * the rotating buffers of that shape are filled once. */
+    qsort(pending, (size_t)n_pending, sizeof pending[0], pending_cmp);
+    const bench_grid *g = bench_suite_grid();
     static const char *const names[] = {"rows", "cols", "nthr"};
-    gb_arg_names(b, names, 3);
-    gb_use_real_time(b);
-    gb_unit(b, 1);
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n_pending; k++) {
+        gb_bench *b = gb_register(pending[k].name, pending[k].fn);
+        gb_arg_names(b, names, 3);
+        gb_use_real_time(b);
+        gb_unit(b, 1);
         for (int t = 0; t < g->n_threads; t++) {
-            int64_t a[3] = {shapes[k][0], shapes[k][1], g->threads[t]};
+            int64_t a[3] = {pending[k].rows, pending[k].cols, g->threads[t]};
             gb_args(b, a, 3);
         }
+    }
+    n_pending = 0;
 }
 
 /* ---- random numbers ----------------------------------------------------- */
@@ -189,56 +225,43 @@ size_t bench_rotation_sets(size_t set_bytes)
     return n < 1 ? 1 : n;
 }
 
-static void fill_softmax_rows(region *r, char *base, uint64_t *seed, bool log_form)
+/* Fills copy 0 of a region; the other copies are byte copies of it (their
+ * addresses, not their values, are what defeats the cache). */
+static void fill_first_copy(region *r, char *p)
 {
-    /* random logits, then the row softmax / log-softmax through lossblas */
-    size_t n = r->count, cols = r->cols, rows = n / cols;
-    for (size_t s = 0; s < r->nsets; s++) {
-        char *p = base + s * r->stride;
-        if (r->elem == 4) {
-            float *v = (float *)p;
-            for (size_t i = 0; i < n; i++) v[i] = (float)(8.0 * bench_rand_unit(seed) - 4.0);
-            if (log_form) lb_log_softmax_f32(rows, cols, v, cols, v, cols);
-            else lb_softmax_f32(rows, cols, v, cols, v, cols);
-        } else {
-            double *v = (double *)p;
-            for (size_t i = 0; i < n; i++) v[i] = 8.0 * bench_rand_unit(seed) - 4.0;
-            if (log_form) lb_log_softmax_f64(rows, cols, v, cols, v, cols);
-            else lb_softmax_f64(rows, cols, v, cols, v, cols);
-        }
+    uint64_t seed = 0x9E3779B97F4A7C15ULL ^ (r->count * 31 + (uint64_t)r->fill * 7 + r->cols);
+    size_t n = r->count, cols = r->cols ? r->cols : 1, rows = n / cols;
+    double lo = -4, width = 8;
+    switch (r->fill) {
+    case FILL_ZERO: return;
+    case FILL_TARGETS:
+        for (size_t i = 0; i < n; i++) ((int64_t *)p)[i] = (int64_t)(bench_rand_u64(&seed) % cols);
+        return;
+    case FILL_GRAD: lo = -1, width = 2; break;
+    case FILL_LOGITS:
+    case FILL_PROBS:
+    case FILL_LOGPROBS: break;
+    }
+    if (r->elem == 4) {
+        float *v = (float *)p;
+        for (size_t i = 0; i < n; i++) v[i] = (float)(lo + width * bench_rand_unit(&seed));
+        if (r->fill == FILL_PROBS) lb_softmax_f32(rows, cols, v, cols, v, cols);
+        if (r->fill == FILL_LOGPROBS) lb_log_softmax_f32(rows, cols, v, cols, v, cols);
+    } else {
+        double *v = (double *)p;
+        for (size_t i = 0; i < n; i++) v[i] = lo + width * bench_rand_unit(&seed);
+        if (r->fill == FILL_PROBS) lb_softmax_f64(rows, cols, v, cols, v, cols);
+        if (r->fill == FILL_LOGPROBS) lb_log_softmax_f64(rows, cols, v, cols, v, cols);
     }
 }
 
 static void fill_region(region *r)
 {
     char *base = arena + r->offset;
-    uint64_t seed = 0x9E3779B97F4A7C15ULL ^ (r->count * 31 + r->fill * 7 + r->nsets);
-    size_t total = r->stride * r->nsets;
-    memset(base, 0, total); /* touches every page, padding included */
-    double lo = 0, width = 0;
-    switch (r->fill) {
-    case FILL_ZERO: return;
-    case FILL_PROBS: fill_softmax_rows(r, base, &seed, false); return;
-    case FILL_LOGPROBS: fill_softmax_rows(r, base, &seed, true); return;
-    case FILL_TARGETS:
-        for (size_t s = 0; s < r->nsets; s++) {
-            int64_t *t = (int64_t *)(base + s * r->stride);
-            for (size_t i = 0; i < r->count; i++)
-                t[i] = (int64_t)(bench_rand_u64(&seed) % (r->cols ? r->cols : 1));
-        }
-        return;
-    case FILL_LOGITS: lo = -4, width = 8; break;
-    case FILL_GRAD: lo = -1, width = 2; break;
-    }
-    for (size_t s = 0; s < r->nsets; s++) {
-        char *p = base + s * r->stride;
-        if (r->elem == 4)
-            for (size_t i = 0; i < r->count; i++)
-                ((float *)p)[i] = (float)(lo + width * bench_rand_unit(&seed));
-        else
-            for (size_t i = 0; i < r->count; i++)
-                ((double *)p)[i] = lo + width * bench_rand_unit(&seed);
-    }
+    memset(base, 0, r->stride * r->nsets); /* touches every page, padding included */
+    if (r->fill == FILL_ZERO) return;
+    fill_first_copy(r, base);
+    for (size_t s = 1; s < r->nsets; s++) memcpy(base + s * r->stride, base, r->stride);
 }
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
@@ -299,10 +322,15 @@ bool bench_buffers(const bench_buf_spec *spec, int n, size_t rows, size_t cols, 
 
 /* ---- threads, memcpy reference, counters -------------------------------- */
 
+/* OpenBLAS (pthreads build) keeps its own pool: the BLAS Jacobian path gets
+ * the same thread count as everything else. */
+void openblas_set_num_threads(int num_threads);
+
 void bench_set_threads(int nthreads)
 {
     lb_set_num_threads(nthreads);
     omp_set_num_threads(nthreads);
+    openblas_set_num_threads(nthreads);
 }
 
 static double now_seconds(void)

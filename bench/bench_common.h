@@ -107,7 +107,7 @@ void bench_finish(gb_state *st, int64_t items_per_iter, int64_t bytes_per_iter, 
  * it). CI's self-test uses 2 to check that a 2x slowdown is caught. */
 int bench_lossblas_repeat(void);
 
-/* Registers op/dtype/impl for every grid shape whose buffers fit the cap;
+/* Queues op/dtype/impl for every grid shape whose buffers fit the cap;
  * bytes_for(rows, cols) gives the footprint of one rotation set. */
 typedef size_t (*bench_bytes_fn)(size_t rows, size_t cols, size_t elem);
 void bench_register_grid(const char *op, const char *dtype, const char *impl, gb_fn fn,
@@ -134,6 +134,10 @@ void bench_run(gb_state *st, const bench_buf_spec *spec, int nbuf, size_t nsets,
 /* Copies for a shape: enough that two matrices plus targets per copy exceed
  * the cache. Benchmarks at the same shape share these (and their fills). */
 size_t bench_shape_sets(size_t rows, size_t cols, size_t elem);
+
+/* Registers everything bench_register_grid collected, shape by shape
+ * (dtype, cols, rows), so each shape's buffers are filled once. */
+void bench_register_commit(void);
 
 /* Uniform pseudo-random numbers (xorshift64*), deterministic per seed. */
 uint64_t bench_rand_u64(uint64_t *state);

@@ -17,6 +17,7 @@ int main(int argc, char **argv)
     bench_register_lossblas();
     bench_register_naive();
     bench_register_onednn();
+    bench_register_commit();
     char repeat[16];
     snprintf(repeat, sizeof repeat, "%d", bench_lossblas_repeat());
     gb_add_context("lossblas_version", LB_VERSION_STRING);

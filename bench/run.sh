@@ -46,13 +46,15 @@ bench="$build_dir/bench/lossblas_bench"
 mkdir -p "$out_dir"
 if [[ $suite == quick ]]; then
   flags=(--benchmark_min_time=0.02 --benchmark_repetitions=3)
+  # the representative operations; the Jacobian output capped at 64 MiB
+  export LB_BENCH_OPS=${LB_BENCH_OPS:-softmax,log_softmax,softmax_backward,log_softmax_backward,jacobian_full,xent_sparse,xent_sparse_loss,xent_dense,probs_sparse,mse,mae,accuracy_sparse,memcpy}
+  export LB_BENCH_JAC_MAX_MIB=${LB_BENCH_JAC_MAX_MIB:-64}
 else
   flags=(--benchmark_min_time=0.05 --benchmark_repetitions=1)
 fi
-# Repetitions are interleaved in random order, so slow drifts of a shared
-# machine spread over all benchmarks instead of biasing one.
-LB_BENCH_SUITE=$suite OMP_PROC_BIND=false "$bench" "${flags[@]}" \
-  --benchmark_enable_random_interleaving=true \
+# Benchmarks run shape by shape (each shape's buffers are filled once);
+# medians over repetitions absorb most of a shared machine's noise.
+LB_BENCH_SUITE=$suite "$bench" "${flags[@]}" \
   --benchmark_out="$out_dir/$suite.json" --benchmark_out_format=json \
   --benchmark_counters_tabular=false "${extra[@]}" >"$out_dir/$suite.console.txt"
 
