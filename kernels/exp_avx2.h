@@ -1,0 +1,250 @@
+/*
+ * exp_avx2.h - vector exp for the AVX2+FMA kernels, and the small helpers
+ * they share (tail masks, horizontal reductions). Included only by files
+ * compiled with -mavx2 -mfma.
+ *
+ * exp(t) = 2^n * exp(r), n = round(t / ln2), r = t - n ln2 in [-ln2/2, ln2/2]
+ * (Cody-Waite reduction with ln2 split in a high and a low part; the high
+ * product is exact under FMA), exp(r) by a polynomial, and 2^n built in the
+ * exponent field. The rounding of n comes from adding a "magic" constant
+ * 1.5 * 2^23 (2^52 for double), whose low mantissa bits then hold n plus the
+ * exponent bias; shifting them into the exponent field gives 2^n directly
+ * (the idea of XNNPACK's exp microkernels and of Dukhan & Ablavatski's
+ * two-pass softmax paper).
+ *
+ * Underflow: 2^n alone is not representable below 2^-126, so the scale is
+ * 2^(n + 64) and the 2^-64 goes elsewhere (into the polynomial for float, a
+ * last multiply for double): the one inexact step then rounds once into the
+ * subnormal range (or to 0), giving the right subnormal, not a flushed value.
+ */
+#ifndef LOSSBLAS_EXP_AVX2_H
+#define LOSSBLAS_EXP_AVX2_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+
+/* Smallest argument the shifted f32 exp takes; exp(-104) already rounds to
+ * 0 in float, so clamping there changes nothing. */
+#define LB_EXP_F32_LOWEST (-110.0f)
+/* Same for double: exp(-746) rounds to 0. */
+#define LB_EXP_F64_LOWEST (-746.0)
+
+/* exp(t + t_lo) for t in [LB_EXP_F32_LOWEST, 0] (NaN propagates), t_lo a
+ * small correction (|t_lo| <= ulp(t)/2) carrying the rounding error of the
+ * subtraction that produced t. Polynomial: degree 6, fitted to the relative
+ * error of exp on [-ln2/2, ln2/2] (max 1.7e-8 with these float
+ * coefficients). Its coefficients carry the factor 2^-64 of the underflow
+ * offset (scaling by a power of two is exact), so p * 2^(n+64) is the only
+ * rounding of the scaling: exact for normal results, a single correct
+ * rounding for subnormal ones. */
+static inline __m256 lb_exp_f32_avx2(__m256 t, __m256 t_lo)
+{
+    /* magic = 1.5 * 2^23 + 127 (bias) + 64 (underflow offset) */
+    const __m256 magic = _mm256_set1_ps(12582912.0f + 127.0f + 64.0f);
+    const __m256 log2e = _mm256_set1_ps(0x1.715476p+0f);
+    const __m256 minus_ln2_hi = _mm256_set1_ps(-0x1.62e430p-1f);
+    const __m256 minus_ln2_lo = _mm256_set1_ps(0x1.05c610p-29f);
+    __m256 z = _mm256_fmadd_ps(t, log2e, magic);
+    __m256 n = _mm256_sub_ps(z, magic);
+    __m256 r = _mm256_fmadd_ps(n, minus_ln2_hi, t);
+    r = _mm256_add_ps(r, _mm256_fmadd_ps(n, minus_ln2_lo, t_lo));
+
+    __m256 p = _mm256_set1_ps(0x1.6b4e12p-74f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.126d24p-71f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.555794p-69f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.55540cp-67f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.fffffcp-66f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1p-64f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1p-64f));
+
+    /* low bits of z hold n + 127 + 64: shift them into the exponent */
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(z), 23));
+    return _mm256_mul_ps(p, scale);
+}
+
+/* The per-row floor for lb_exp_shifted_f32_avx2: a float L <= m - 128 (so
+ * exp(L - m) is 0 in float) for which L - m stays finite and its rounding
+ * error small; entries below L (including -inf) are raised to L. */
+static inline float lb_exp_floor_f32(float m)
+{
+    double want = (double)m - 128.0;
+    if (want < -0x1.fffffep127) return -0x1.fffffep127f; /* m near -FLT_MAX */
+    float floor_value = (float)want;
+    /* m - floor_value is exact in double (the two are close); step down
+     * while it is short of 128 (want itself may have rounded for huge m) */
+    while ((double)m - (double)floor_value < 128.0 && floor_value > -0x1.fffffep127f)
+        floor_value = nextafterf(floor_value, -INFINITY);
+    return floor_value;
+}
+
+/* exp(x - m) for a row maximum m (finite), x <= m or NaN; minus_m = -m,
+ * floor = lb_exp_floor_f32(m). The difference is formed exactly as t + t_lo
+ * by Fast2Sum on (min, max) of x and -m: with x <= m the operand of larger
+ * magnitude is always min(x, -m). So the rounding error of x - m (up to half
+ * an ulp of |x - m| <= 128, many ulps of the result) reaches the reduced
+ * argument. Entries far below m (and -inf) give exactly 0; NaN gives NaN
+ * (the operand orders of max/min keep a NaN). */
+static inline __m256 lb_exp_shifted_f32_avx2(__m256 x, __m256 minus_m, __m256 floor)
+{
+    x = _mm256_max_ps(floor, x);
+    __m256 big = _mm256_min_ps(minus_m, x);
+    __m256 small = _mm256_max_ps(minus_m, x);
+    __m256 t = _mm256_add_ps(big, small);
+    __m256 t_lo = _mm256_sub_ps(small, _mm256_sub_ps(t, big));
+    t = _mm256_max_ps(_mm256_set1_ps(LB_EXP_F32_LOWEST), t);
+    return lb_exp_f32_avx2(t, t_lo);
+}
+
+/* exp(t) for any float t: overflow gives +inf, underflow 0 or the right
+ * subnormal, NaN stays NaN. The scale 2^n is applied as two factors
+ * 2^floor(n/2) * 2^(n - floor(n/2)), each a normal number for n in
+ * [-160, 128]. Used where the argument is not known to be <= 0. */
+static inline __m256 lb_exp_any_f32_avx2(__m256 t)
+{
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256 log2e = _mm256_set1_ps(0x1.715476p+0f);
+    t = _mm256_max_ps(_mm256_set1_ps(LB_EXP_F32_LOWEST), t);
+    t = _mm256_min_ps(_mm256_set1_ps(89.0f), t); /* exp(89) overflows float */
+    __m256 z = _mm256_fmadd_ps(t, log2e, magic);
+    __m256 n = _mm256_sub_ps(z, magic);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0x1.62e430p-1f), t);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(0x1.05c610p-29f), r);
+
+    __m256 p = _mm256_set1_ps(0x1.6b4e12p-10f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.126d24p-7f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.555794p-5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.55540cp-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.fffffcp-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+
+    __m256i ni = _mm256_cvtps_epi32(n); /* NaN lanes give INT_MIN; p is NaN there */
+    __m256i half = _mm256_srai_epi32(ni, 1);
+    __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+/* exp(t) for double t in [LB_EXP_F64_LOWEST, 0] (NaN propagates). Taylor
+ * polynomial of degree 13 on |r| <= ln2/2: truncation error below 1e-17
+ * relative. Underflow as in the float version, with offset 2^512. */
+static inline __m256d lb_exp_f64_avx2(__m256d t)
+{
+    const __m256d magic = _mm256_set1_pd(0x1.8p52 + 1023.0 + 512.0);
+    __m256d z = _mm256_fmadd_pd(t, _mm256_set1_pd(0x1.71547652b82fep+0), magic);
+    __m256d n = _mm256_sub_pd(z, magic);
+    __m256d r = _mm256_fmadd_pd(n, _mm256_set1_pd(-0x1.62e42fefa39efp-1), t);
+    r = _mm256_fmadd_pd(n, _mm256_set1_pd(-0x1.abc9e3b39803fp-56), r);
+
+    /* Horner with 1/k! for k = 13 .. 0 */
+    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+
+    __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(z), 52));
+    return _mm256_mul_pd(_mm256_mul_pd(p, scale), _mm256_set1_pd(0x1p-512));
+}
+
+/* exp(x - m), m finite, x <= m or NaN; far below m (and -inf) gives 0. The
+ * difference is rounded as the reference kernels round it. */
+static inline __m256d lb_exp_shifted_f64_avx2(__m256d x, __m256d m)
+{
+    __m256d t = _mm256_sub_pd(x, m);
+    return lb_exp_f64_avx2(_mm256_max_pd(_mm256_set1_pd(LB_EXP_F64_LOWEST), t));
+}
+
+/* exp(t) for any double t: as lb_exp_any_f32_avx2, two scale factors for n
+ * in [-1077, 1025]. */
+static inline __m256d lb_exp_any_f64_avx2(__m256d t)
+{
+    t = _mm256_max_pd(_mm256_set1_pd(LB_EXP_F64_LOWEST), t);
+    t = _mm256_min_pd(_mm256_set1_pd(710.0), t); /* exp(710) overflows double */
+    /* exp(t) = exp(t/2)^2 would lose accuracy; split the scale instead */
+    const __m256d magic = _mm256_set1_pd(0x1.8p52);
+    __m256d z = _mm256_fmadd_pd(t, _mm256_set1_pd(0x1.71547652b82fep+0), magic);
+    __m256d n = _mm256_sub_pd(z, magic);
+    __m256d r = _mm256_fmadd_pd(n, _mm256_set1_pd(-0x1.62e42fefa39efp-1), t);
+    r = _mm256_fmadd_pd(n, _mm256_set1_pd(-0x1.abc9e3b39803fp-56), r);
+    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    /* n is an integer in [-1077, 1025] (or NaN): halves as doubles, then
+     * 2^k by the magic-number trick on each half */
+    __m256d half = _mm256_floor_pd(_mm256_mul_pd(n, _mm256_set1_pd(0.5)));
+    __m256d rest = _mm256_sub_pd(n, half);
+    const __m256d bias = _mm256_set1_pd(0x1.8p52 + 1023.0);
+    __m256d s1 = _mm256_castsi256_pd(
+        _mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(half, bias)), 52));
+    __m256d s2 = _mm256_castsi256_pd(
+        _mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(rest, bias)), 52));
+    return _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
+}
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+/* Lane mask selecting the first rem (1..7) float lanes, or 1..3 double lanes
+ * (as 64-bit lanes: rem doubles = 2*rem ints). */
+static inline __m256i lb_tail_mask_f32(size_t rem)
+{
+    static const int32_t bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(bits + 8 - rem));
+}
+
+static inline __m256i lb_tail_mask_f64(size_t rem) { return lb_tail_mask_f32(2 * rem); }
+
+static inline float lb_hmax_f32(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+static inline double lb_hmax_f64(__m256d v)
+{
+    __m128d m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    m = _mm_max_sd(m, _mm_unpackhi_pd(m, m));
+    return _mm_cvtsd_f64(m);
+}
+
+/* Lanes summed in a fixed order: (0+2) + (1+3). */
+static inline double lb_hsum_f64(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* acc += the 8 floats of v, widened to double (exactly) */
+static inline void lb_acc_f32_in_f64(__m256d *acc_lo, __m256d *acc_hi, __m256 v)
+{
+    *acc_lo = _mm256_add_pd(*acc_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    *acc_hi = _mm256_add_pd(*acc_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+#endif /* LOSSBLAS_EXP_AVX2_H */
