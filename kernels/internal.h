@@ -60,6 +60,17 @@ typedef struct lb_kernel_table {
     /* FULL Jacobian of one row: jac[i*n + j] = (i == j ? y_i : 0) - y_i * y_j */
     void (*jacobian_full_f32)(size_t n, const float *y, float *jac);
     void (*jacobian_full_f64)(size_t n, const double *y, double *jac);
+    /* MSE / MAE of one row: loss_out[j] (when non-NULL) = the element's loss,
+     * dpred[j] (when non-NULL) = its derivative times grad_mul; returns the
+     * row's loss sum (in double). dpred may be pred. */
+    double (*mse_row_f32)(size_t n, const float *pred, const float *target, float *loss_out,
+                          float *dpred, double grad_mul);
+    double (*mse_row_f64)(size_t n, const double *pred, const double *target, double *loss_out,
+                          double *dpred, double grad_mul);
+    double (*mae_row_f32)(size_t n, const float *pred, const float *target, float *loss_out,
+                          float *dpred, double grad_mul);
+    double (*mae_row_f64)(size_t n, const double *pred, const double *target, double *loss_out,
+                          double *dpred, double grad_mul);
 } lb_kernel_table;
 
 /* The table in use (chosen once; see dispatch.c). Never NULL. */
@@ -69,6 +80,9 @@ const lb_kernel_table *lb_kernels(void);
  * copy of it and override the slots they improve. */
 void lb_fill_reference_kernels(lb_kernel_table *t);
 void lb_fill_avx2_kernels(lb_kernel_table *t);
+/* The regression row slots of the reference set (regression_ref.c); dispatch
+ * calls it right after lb_fill_reference_kernels. */
+void lb_fill_reference_regression_kernels(lb_kernel_table *t);
 
 /* Reference kernels, also called directly by SIMD kernels for cases they do
  * not specialise (the general cross-entropy coefficients, for instance). */
@@ -87,6 +101,30 @@ double lb_ref_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *co
                            double *grad, double grad_mul);
 void lb_ref_jacobian_full_f32(size_t n, const float *y, float *jac);
 void lb_ref_jacobian_full_f64(size_t n, const double *y, double *jac);
+double lb_ref_mse_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
+                          float *dpred, double grad_mul);
+double lb_ref_mse_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
+                          double *dpred, double grad_mul);
+double lb_ref_mae_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
+                          float *dpred, double grad_mul);
+double lb_ref_mae_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
+                          double *dpred, double grad_mul);
+
+/* AVX2+FMA kernels that live outside softmax_avx2.c (which fills the table). */
+double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
+                            double grad_mul);
+double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *coef,
+                            double *grad, double grad_mul);
+void lb_avx2_jacobian_full_f32(size_t n, const float *y, float *jac);
+void lb_avx2_jacobian_full_f64(size_t n, const double *y, double *jac);
+double lb_avx2_mse_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
+                           float *dpred, double grad_mul);
+double lb_avx2_mse_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
+                           double *dpred, double grad_mul);
+double lb_avx2_mae_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
+                           float *dpred, double grad_mul);
+double lb_avx2_mae_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
+                           double *dpred, double grad_mul);
 
 /* ------------------------------------------------------------------------ */
 /* Argument checks                                                          */

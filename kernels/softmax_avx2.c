@@ -1,3 +1,671 @@
-/* placeholder replaced below */
+/*
+ * softmax_avx2.c - AVX2+FMA per-row kernels for softmax, log-softmax and
+ * their backward passes (f32 and f64), and the AVX2 kernel table.
+ *
+ * Forward rows that stay in cache (up to LB_CACHED_ROW_BYTES) take three
+ * sweeps: the maximum, then exp(x - m) stored into y while its sum is
+ * accumulated, then y scaled by 1/sum; memory sees one read of x and one
+ * write of y, the later sweeps hit L1/L2. Longer rows take two sweeps over x:
+ * an online pass that keeps a running maximum and a normalizer rescaled
+ * whenever a block raises the maximum, then one pass writing y (exp
+ * recomputed), so no sweep re-reads y from memory.
+ *
+ * Accuracy: every row sum (normalizer, dot product) is accumulated in double
+ * lanes, folded every LB_FOLD_VECTORS vectors into a running total, so the
+ * f32 results carry only the error of exp and of the final scaling.
+ *
+ * Edge rows (NaN/+inf anywhere, all -inf) are detected from the maximum and
+ * from the normalizer (a NaN entry makes it NaN), so the common path has no
+ * extra per-element check.
+ */
 #include "internal.h"
-void lb_fill_avx2_kernels(lb_kernel_table *t) { t->name = "avx2"; }
+#include "exp_avx2.h"
+#include "rows_avx2.h"
+
+#include <math.h>
+
+/* Elements per block of the online pass (fits L1 with room to spare). */
+#define LB_ONLINE_BLOCK 2048
+/* Vector sums are folded into the running total after this many vectors. */
+#define LB_FOLD_VECTORS 64
+
+/* ------------------------------------------------------------------------ */
+/* Shared row sweeps                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Maximum of x[0..n) as float; NaN entries may or may not be seen here
+ * (callers catch them through the normalizer or nan_check). */
+float lb_avx2_row_max_f32(size_t n, const float *x)
+{
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + j));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + j + 8));
+        m2 = _mm256_max_ps(m2, _mm256_loadu_ps(x + j + 16));
+        m3 = _mm256_max_ps(m3, _mm256_loadu_ps(x + j + 24));
+    }
+    for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + j));
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f32(n - j);
+        __m256 v = _mm256_maskload_ps(x + j, mask);
+        m1 = _mm256_max_ps(m1, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v,
+                                                 _mm256_castsi256_ps(mask)));
+    }
+    return lb_hmax_f32(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+}
+
+double lb_avx2_row_max_f64(size_t n, const double *x)
+{
+    __m256d m0 = _mm256_set1_pd(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        m0 = _mm256_max_pd(m0, _mm256_loadu_pd(x + j));
+        m1 = _mm256_max_pd(m1, _mm256_loadu_pd(x + j + 4));
+        m2 = _mm256_max_pd(m2, _mm256_loadu_pd(x + j + 8));
+        m3 = _mm256_max_pd(m3, _mm256_loadu_pd(x + j + 12));
+    }
+    for (; j + 4 <= n; j += 4) m0 = _mm256_max_pd(m0, _mm256_loadu_pd(x + j));
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f64(n - j);
+        __m256d v = _mm256_maskload_pd(x + j, mask);
+        m1 = _mm256_max_pd(m1, _mm256_blendv_pd(_mm256_set1_pd(-INFINITY), v,
+                                                 _mm256_castsi256_pd(mask)));
+    }
+    return lb_hmax_f64(_mm256_max_pd(_mm256_max_pd(m0, m1), _mm256_max_pd(m2, m3)));
+}
+
+static bool has_nan_f32(size_t n, const float *x)
+{
+    for (size_t j = 0; j < n; j++)
+        if (isnan(x[j])) return true;
+    return false;
+}
+
+static bool has_nan_f64(size_t n, const double *x)
+{
+    for (size_t j = 0; j < n; j++)
+        if (isnan(x[j])) return true;
+    return false;
+}
+
+void lb_avx2_fill_f32(size_t n, float *y, float v)
+{
+    for (size_t j = 0; j < n; j++) y[j] = v;
+}
+
+void lb_avx2_fill_f64(size_t n, double *y, double v)
+{
+    for (size_t j = 0; j < n; j++) y[j] = v;
+}
+
+/* The three row kinds of reference.inc, from the row maximum m (NaN entries
+ * may be invisible to m; a finite-m row with a NaN is caught later by the
+ * normalizer). */
+enum avx2_row_kind lb_avx2_classify_f32(size_t n, const float *x, float m)
+{
+    if (m == INFINITY) return AVX2_ROW_NAN;
+    if (m == -INFINITY) return has_nan_f32(n, x) ? AVX2_ROW_NAN : AVX2_ROW_ALL_NEG_INF;
+    return AVX2_ROW_FINITE;
+}
+
+enum avx2_row_kind lb_avx2_classify_f64(size_t n, const double *x, double m)
+{
+    if (m == INFINITY) return AVX2_ROW_NAN;
+    if (m == -INFINITY) return has_nan_f64(n, x) ? AVX2_ROW_NAN : AVX2_ROW_ALL_NEG_INF;
+    return AVX2_ROW_FINITE;
+}
+
+/* sum_j exp(x_j - m) in double; when e != NULL also stores e_j = exp(x_j - m)
+ * (e may be x). NaN in x makes the sum NaN. */
+/* A row whose maximum is -FLT_MAX has no float floor below it (see
+ * lb_exp_floor_f32): its -inf entries could not be told from -FLT_MAX, so
+ * such rows take this scalar path. */
+static bool needs_scalar_exp_f32(float m) { return m < -0x1.fffffep127f + 0x1p105f; }
+
+static double sum_exp_scalar_f32(size_t n, const float *x, float m, float *e)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double v = exp((double)x[j] - (double)m);
+        if (e) e[j] = (float)v;
+        s += v;
+    }
+    return s;
+}
+
+double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
+{
+    if (needs_scalar_exp_f32(m)) return sum_exp_scalar_f32(n, x, m, e);
+    const __m256 vm = _mm256_set1_ps(-m), floor = _mm256_set1_ps(lb_exp_floor_f32(m));
+    __m256d total = _mm256_setzero_pd();
+    size_t j = 0;
+    while (j + 8 <= n) {
+        __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
+        for (; j + 16 <= block_end; j += 16) {
+            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor);
+            __m256 e1 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j + 8), vm, floor);
+            if (e) {
+                _mm256_storeu_ps(e + j, e0);
+                _mm256_storeu_ps(e + j + 8, e1);
+            }
+            lb_acc_f32_in_f64(&lo0, &hi0, e0);
+            lb_acc_f32_in_f64(&lo1, &hi1, e1);
+        }
+        if (j + 8 <= block_end) {
+            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor);
+            if (e) _mm256_storeu_ps(e + j, e0);
+            lb_acc_f32_in_f64(&lo0, &hi0, e0);
+            j += 8;
+        }
+        total = _mm256_add_pd(total, _mm256_add_pd(_mm256_add_pd(lo0, hi0),
+                                                   _mm256_add_pd(lo1, hi1)));
+    }
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f32(n - j);
+        __m256 v = _mm256_maskload_ps(x + j, mask);
+        __m256 e0 = _mm256_and_ps(lb_exp_shifted_f32_avx2(v, vm, floor), _mm256_castsi256_ps(mask));
+        if (e) _mm256_maskstore_ps(e + j, mask, e0);
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
+        lb_acc_f32_in_f64(&lo, &hi, e0);
+        total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
+    }
+    return lb_hsum_f64(total);
+}
+
+double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e)
+{
+    const __m256d vm = _mm256_set1_pd(m);
+    __m256d total = _mm256_setzero_pd();
+    size_t j = 0;
+    while (j + 4 <= n) {
+        __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+        size_t block_end = j + 4 * LB_FOLD_VECTORS < n ? j + 4 * LB_FOLD_VECTORS : n;
+        for (; j + 8 <= block_end; j += 8) {
+            __m256d e0 = lb_exp_shifted_f64_avx2(_mm256_loadu_pd(x + j), vm);
+            __m256d e1 = lb_exp_shifted_f64_avx2(_mm256_loadu_pd(x + j + 4), vm);
+            if (e) {
+                _mm256_storeu_pd(e + j, e0);
+                _mm256_storeu_pd(e + j + 4, e1);
+            }
+            a0 = _mm256_add_pd(a0, e0);
+            a1 = _mm256_add_pd(a1, e1);
+        }
+        if (j + 4 <= block_end) {
+            __m256d e0 = lb_exp_shifted_f64_avx2(_mm256_loadu_pd(x + j), vm);
+            if (e) _mm256_storeu_pd(e + j, e0);
+            a0 = _mm256_add_pd(a0, e0);
+            j += 4;
+        }
+        total = _mm256_add_pd(total, _mm256_add_pd(a0, a1));
+    }
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f64(n - j);
+        __m256d v = _mm256_maskload_pd(x + j, mask);
+        __m256d e0 = _mm256_and_pd(lb_exp_shifted_f64_avx2(v, vm), _mm256_castsi256_pd(mask));
+        if (e) _mm256_maskstore_pd(e + j, mask, e0);
+        total = _mm256_add_pd(total, e0);
+    }
+    return lb_hsum_f64(total);
+}
+
+/* Online pass for long rows: the row maximum *m_out and s = sum exp(x - m).
+ * Per block: its maximum; when that raises the running maximum M, the sum so
+ * far is rescaled by exp(M_old - M_new) (in double, exact enough), then the
+ * block's exp(x - M) is added. Returns s; *nan_seen reports NaN entries. */
+double lb_avx2_online_max_sum_f32(size_t n, const float *x, float *m_out, bool *nan_seen)
+{
+    float m = -INFINITY;
+    double s = 0.0;
+    bool nan = false;
+    for (size_t b = 0; b < n; b += LB_ONLINE_BLOCK) {
+        size_t len = n - b < LB_ONLINE_BLOCK ? n - b : LB_ONLINE_BLOCK;
+        float bm = lb_avx2_row_max_f32(len, x + b);
+        if (bm == -INFINITY) {
+            nan = nan || has_nan_f32(len, x + b);
+            continue;
+        }
+        if (bm == INFINITY) {
+            m = INFINITY;
+            break;
+        }
+        if (bm > m) {
+            s *= exp((double)m - (double)bm);
+            m = bm;
+        }
+        s += lb_avx2_sum_exp_f32(len, x + b, m, NULL);
+    }
+    *m_out = m;
+    *nan_seen = nan || isnan(s);
+    return s;
+}
+
+double lb_avx2_online_max_sum_f64(size_t n, const double *x, double *m_out, bool *nan_seen)
+{
+    double m = -INFINITY;
+    double s = 0.0;
+    bool nan = false;
+    for (size_t b = 0; b < n; b += LB_ONLINE_BLOCK) {
+        size_t len = n - b < LB_ONLINE_BLOCK ? n - b : LB_ONLINE_BLOCK;
+        double bm = lb_avx2_row_max_f64(len, x + b);
+        if (bm == -INFINITY) {
+            nan = nan || has_nan_f64(len, x + b);
+            continue;
+        }
+        if (bm == INFINITY) {
+            m = INFINITY;
+            break;
+        }
+        if (bm > m) {
+            s *= exp(m - bm);
+            m = bm;
+        }
+        s += lb_avx2_sum_exp_f64(len, x + b, m, NULL);
+    }
+    *m_out = m;
+    *nan_seen = nan || isnan(s);
+    return s;
+}
+
+/* y_j *= k */
+void lb_avx2_scale_f32(size_t n, float *y, float k)
+{
+    const __m256 vk = _mm256_set1_ps(k);
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), vk));
+        _mm256_storeu_ps(y + j + 8, _mm256_mul_ps(_mm256_loadu_ps(y + j + 8), vk));
+    }
+    for (; j < n; j++) y[j] *= k;
+}
+
+void lb_avx2_scale_f64(size_t n, double *y, double k)
+{
+    const __m256d vk = _mm256_set1_pd(k);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        _mm256_storeu_pd(y + j, _mm256_mul_pd(_mm256_loadu_pd(y + j), vk));
+        _mm256_storeu_pd(y + j + 4, _mm256_mul_pd(_mm256_loadu_pd(y + j + 4), vk));
+    }
+    for (; j < n; j++) y[j] *= k;
+}
+
+/* y_j = exp(x_j - m) * k (exp recomputed; y may be x) */
+void lb_avx2_write_scaled_exp_f32(size_t n, const float *x, float m, float k, float *y)
+{
+    if (needs_scalar_exp_f32(m)) {
+        for (size_t j = 0; j < n; j++) y[j] = (float)exp((double)x[j] - (double)m) * k;
+        return;
+    }
+    const __m256 vm = _mm256_set1_ps(-m), vk = _mm256_set1_ps(k);
+    const __m256 floor = _mm256_set1_ps(lb_exp_floor_f32(m));
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(y + j,
+                         _mm256_mul_ps(lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor), vk));
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f32(n - j);
+        __m256 e = lb_exp_shifted_f32_avx2(_mm256_maskload_ps(x + j, mask), vm, floor);
+        _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(e, vk));
+    }
+}
+
+void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y)
+{
+    const __m256d vm = _mm256_set1_pd(m), vk = _mm256_set1_pd(k);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        _mm256_storeu_pd(y + j,
+                         _mm256_mul_pd(lb_exp_shifted_f64_avx2(_mm256_loadu_pd(x + j), vm), vk));
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f64(n - j);
+        __m256d e = lb_exp_shifted_f64_avx2(_mm256_maskload_pd(x + j, mask), vm);
+        _mm256_maskstore_pd(y + j, mask, _mm256_mul_pd(e, vk));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Softmax                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* y = exp(x - m) * (1/s): the reciprocal is rounded once from double, so an
+ * output carries the exp error plus two roundings. */
+static void softmax_f32_avx2(size_t n, const float *x, float *y)
+{
+    float m;
+    double s;
+    bool nan;
+    if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
+        m = lb_avx2_row_max_f32(n, x);
+        switch (lb_avx2_classify_f32(n, x, m)) {
+        case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+        case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
+        case AVX2_ROW_FINITE: break;
+        }
+        s = lb_avx2_sum_exp_f32(n, x, m, y);
+        if (isnan(s)) {
+            lb_avx2_fill_f32(n, y, NAN);
+            return;
+        }
+        lb_avx2_scale_f32(n, y, (float)(1.0 / s));
+        return;
+    }
+    s = lb_avx2_online_max_sum_f32(n, x, &m, &nan);
+    if (nan || m == INFINITY) lb_avx2_fill_f32(n, y, NAN);
+    else if (m == -INFINITY) lb_avx2_fill_f32(n, y, 0.0f);
+    else lb_avx2_write_scaled_exp_f32(n, x, m, (float)(1.0 / s), y);
+}
+
+static void softmax_f64_avx2(size_t n, const double *x, double *y)
+{
+    double m, s;
+    bool nan;
+    if (n * sizeof(double) <= LB_CACHED_ROW_BYTES) {
+        m = lb_avx2_row_max_f64(n, x);
+        switch (lb_avx2_classify_f64(n, x, m)) {
+        case AVX2_ROW_NAN: lb_avx2_fill_f64(n, y, NAN); return;
+        case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
+        case AVX2_ROW_FINITE: break;
+        }
+        s = lb_avx2_sum_exp_f64(n, x, m, y);
+        if (isnan(s)) {
+            lb_avx2_fill_f64(n, y, NAN);
+            return;
+        }
+        lb_avx2_scale_f64(n, y, 1.0 / s);
+        return;
+    }
+    s = lb_avx2_online_max_sum_f64(n, x, &m, &nan);
+    if (nan || m == INFINITY) lb_avx2_fill_f64(n, y, NAN);
+    else if (m == -INFINITY) lb_avx2_fill_f64(n, y, 0.0);
+    else lb_avx2_write_scaled_exp_f64(n, x, m, 1.0 / s, y);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Log-softmax                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Index of the first entry equal to v (present in the row). */
+static size_t first_index_f32(size_t n, const float *x, float v)
+{
+    const __m256 vv = _mm256_set1_ps(v);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        int hits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j), vv, _CMP_EQ_OQ));
+        if (hits) return j + (size_t)__builtin_ctz((unsigned)hits);
+    }
+    for (; j < n && x[j] != v; j++) {}
+    return j;
+}
+
+static size_t first_index_f64(size_t n, const double *x, double v)
+{
+    const __m256d vv = _mm256_set1_pd(v);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        int hits = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x + j), vv, _CMP_EQ_OQ));
+        if (hits) return j + (size_t)__builtin_ctz((unsigned)hits);
+    }
+    for (; j < n && x[j] != v; j++) {}
+    return j;
+}
+
+/* The row maximum m and log s of a finite row, or the row kind. As in the
+ * reference, log s = log1p(s - 1) with the maximum's own term (exactly 1)
+ * kept out of the sum, so a dominant class keeps the relative precision of
+ * its log-probability -log s. Long rows (online pass) take log(s): there
+ * the maximum's position is not known in the single sweep. */
+static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m, double *log_s)
+{
+    bool nan;
+    if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
+        *m = lb_avx2_row_max_f32(n, x);
+        enum avx2_row_kind kind = lb_avx2_classify_f32(n, x, *m);
+        if (kind != AVX2_ROW_FINITE) return kind;
+        size_t k = first_index_f32(n, x, *m);
+        if (k == n) return AVX2_ROW_NAN; /* m is NaN: a NaN hid in the maximum */
+        double rest = lb_avx2_sum_exp_f32(k, x, *m, NULL) +
+                      lb_avx2_sum_exp_f32(n - k - 1, x + k + 1, *m, NULL);
+        *log_s = log1p(rest);
+        return isnan(rest) ? AVX2_ROW_NAN : AVX2_ROW_FINITE;
+    }
+    double s = lb_avx2_online_max_sum_f32(n, x, m, &nan);
+    if (nan || *m == INFINITY) return AVX2_ROW_NAN;
+    *log_s = log(s);
+    return *m == -INFINITY ? AVX2_ROW_ALL_NEG_INF : AVX2_ROW_FINITE;
+}
+
+static enum avx2_row_kind max_and_log_sum_f64(size_t n, const double *x, double *m,
+                                              double *log_s)
+{
+    bool nan;
+    if (n * sizeof(double) <= LB_CACHED_ROW_BYTES) {
+        *m = lb_avx2_row_max_f64(n, x);
+        enum avx2_row_kind kind = lb_avx2_classify_f64(n, x, *m);
+        if (kind != AVX2_ROW_FINITE) return kind;
+        size_t k = first_index_f64(n, x, *m);
+        if (k == n) return AVX2_ROW_NAN; /* m is NaN: a NaN hid in the maximum */
+        double rest = lb_avx2_sum_exp_f64(k, x, *m, NULL) +
+                      lb_avx2_sum_exp_f64(n - k - 1, x + k + 1, *m, NULL);
+        *log_s = log1p(rest);
+        return isnan(rest) ? AVX2_ROW_NAN : AVX2_ROW_FINITE;
+    }
+    double s = lb_avx2_online_max_sum_f64(n, x, m, &nan);
+    if (nan || *m == INFINITY) return AVX2_ROW_NAN;
+    *log_s = log(s);
+    return *m == -INFINITY ? AVX2_ROW_ALL_NEG_INF : AVX2_ROW_FINITE;
+}
+
+/* y = (x - m) - log s evaluated in double (x - m is exact there), rounded
+ * once to float: the same bits as the reference. A split of m + log s into
+ * two floats would lose log s next to a huge m. */
+static inline __m128 log_softmax_half_f32(__m128 x, __m256d m, __m256d log_s)
+{
+    return _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(x), m), log_s));
+}
+
+static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
+{
+    float m;
+    double log_s;
+    switch (max_and_log_sum_f32(n, x, &m, &log_s)) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
+    case AVX2_ROW_FINITE: break;
+    }
+    const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        __m128 lo = log_softmax_half_f32(_mm256_castps256_ps128(v), vm, vl);
+        __m128 hi = log_softmax_half_f32(_mm256_extractf128_ps(v, 1), vm, vl);
+        _mm256_storeu_ps(y + j, _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1));
+    }
+    for (; j < n; j++) y[j] = (float)(((double)x[j] - (double)m) - log_s);
+}
+
+/* y = (x - m) - log s, rounded as the reference rounds it. */
+static void log_softmax_f64_avx2(size_t n, const double *x, double *y)
+{
+    double m, log_s;
+    switch (max_and_log_sum_f64(n, x, &m, &log_s)) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f64(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, -INFINITY); return;
+    case AVX2_ROW_FINITE: break;
+    }
+    const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        _mm256_storeu_pd(y + j, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + j), vm), vl));
+    for (; j < n; j++) y[j] = (x[j] - m) - log_s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Backward passes                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* <a, b> for float rows, products exact in double, summed in double lanes. */
+static double dot_f32(size_t n, const float *a, const float *b)
+{
+    __m256d total = _mm256_setzero_pd();
+    size_t j = 0;
+    while (j + 8 <= n) {
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
+        size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
+        for (; j + 8 <= block_end; j += 8) {
+            __m256 va = _mm256_loadu_ps(a + j), vb = _mm256_loadu_ps(b + j);
+            lo = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(va)),
+                                 _mm256_cvtps_pd(_mm256_castps256_ps128(vb)), lo);
+            hi = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(va, 1)),
+                                 _mm256_cvtps_pd(_mm256_extractf128_ps(vb, 1)), hi);
+        }
+        total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
+    }
+    double d = lb_hsum_f64(total);
+    for (; j < n; j++) d += (double)a[j] * (double)b[j];
+    return d;
+}
+
+static double dot_f64(size_t n, const double *a, const double *b)
+{
+    __m256d total = _mm256_setzero_pd();
+    size_t j = 0;
+    while (j + 4 <= n) {
+        __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+        size_t block_end = j + 4 * LB_FOLD_VECTORS < n ? j + 4 * LB_FOLD_VECTORS : n;
+        for (; j + 8 <= block_end; j += 8) {
+            a0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + j), _mm256_loadu_pd(b + j), a0);
+            a1 = _mm256_fmadd_pd(_mm256_loadu_pd(a + j + 4), _mm256_loadu_pd(b + j + 4), a1);
+        }
+        if (j + 4 <= block_end) {
+            a0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + j), _mm256_loadu_pd(b + j), a0);
+            j += 4;
+        }
+        total = _mm256_add_pd(total, _mm256_add_pd(a0, a1));
+    }
+    double d = lb_hsum_f64(total);
+    for (; j < n; j++) d += a[j] * b[j];
+    return d;
+}
+
+/* sum of a float row in double lanes */
+static double sum_f32(size_t n, const float *a)
+{
+    __m256d total = _mm256_setzero_pd();
+    size_t j = 0;
+    while (j + 8 <= n) {
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
+        size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
+        for (; j + 8 <= block_end; j += 8) lb_acc_f32_in_f64(&lo, &hi, _mm256_loadu_ps(a + j));
+        total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
+    }
+    double s = lb_hsum_f64(total);
+    for (; j < n; j++) s += a[j];
+    return s;
+}
+
+static double sum_f64(size_t n, const double *a)
+{
+    __m256d total = _mm256_setzero_pd();
+    size_t j = 0;
+    while (j + 4 <= n) {
+        __m256d a0 = _mm256_setzero_pd();
+        size_t block_end = j + 4 * LB_FOLD_VECTORS < n ? j + 4 * LB_FOLD_VECTORS : n;
+        for (; j + 4 <= block_end; j += 4) a0 = _mm256_add_pd(a0, _mm256_loadu_pd(a + j));
+        total = _mm256_add_pd(total, a0);
+    }
+    double s = lb_hsum_f64(total);
+    for (; j < n; j++) s += a[j];
+    return s;
+}
+
+/* dx = y * (dy - d), d = <dy, y> in double split d = d_hi + d_lo in floats:
+ * (dy - d_hi) is exact where dy is near d, so the cancellation keeps its
+ * accuracy. */
+static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy, float *dx)
+{
+    double d = dot_f32(n, y, dy);
+    float d_hi = (float)d, d_lo = (float)(d - (double)d_hi);
+    const __m256 vhi = _mm256_set1_ps(d_hi), vlo = _mm256_set1_ps(d_lo);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(dy + j), vhi), vlo);
+        _mm256_storeu_ps(dx + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), g));
+    }
+    for (; j < n; j++) dx[j] = y[j] * ((dy[j] - d_hi) - d_lo);
+}
+
+static void softmax_backward_f64_avx2(size_t n, const double *y, const double *dy, double *dx)
+{
+    double d = dot_f64(n, y, dy);
+    const __m256d vd = _mm256_set1_pd(d);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        _mm256_storeu_pd(dx + j, _mm256_mul_pd(_mm256_loadu_pd(y + j),
+                                               _mm256_sub_pd(_mm256_loadu_pd(dy + j), vd)));
+    for (; j < n; j++) dx[j] = y[j] * (dy[j] - d);
+}
+
+/* dx = dy - exp(logy) * s, s = sum dy in double split s = s_hi + s_lo. */
+static void log_softmax_backward_f32_avx2(size_t n, const float *logy, const float *dy,
+                                          float *dx)
+{
+    double s = sum_f32(n, dy);
+    float s_hi = (float)s, s_lo = (float)(s - (double)s_hi);
+    const __m256 vhi = _mm256_set1_ps(s_hi), vlo = _mm256_set1_ps(s_lo);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 p = lb_exp_any_f32_avx2(_mm256_loadu_ps(logy + j));
+        __m256 r = _mm256_fnmadd_ps(p, vhi, _mm256_loadu_ps(dy + j));
+        _mm256_storeu_ps(dx + j, _mm256_fnmadd_ps(p, vlo, r));
+    }
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f32(n - j);
+        __m256 p = lb_exp_any_f32_avx2(_mm256_maskload_ps(logy + j, mask));
+        __m256 r = _mm256_fnmadd_ps(p, vhi, _mm256_maskload_ps(dy + j, mask));
+        _mm256_maskstore_ps(dx + j, mask, _mm256_fnmadd_ps(p, vlo, r));
+    }
+}
+
+static void log_softmax_backward_f64_avx2(size_t n, const double *logy, const double *dy,
+                                          double *dx)
+{
+    double s = sum_f64(n, dy);
+    const __m256d vs = _mm256_set1_pd(s);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256d p = lb_exp_any_f64_avx2(_mm256_loadu_pd(logy + j));
+        _mm256_storeu_pd(dx + j, _mm256_fnmadd_pd(p, vs, _mm256_loadu_pd(dy + j)));
+    }
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f64(n - j);
+        __m256d p = lb_exp_any_f64_avx2(_mm256_maskload_pd(logy + j, mask));
+        _mm256_maskstore_pd(dx + j, mask, _mm256_fnmadd_pd(p, vs, _mm256_maskload_pd(dy + j, mask)));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The AVX2 table                                                           */
+/* ------------------------------------------------------------------------ */
+
+void lb_fill_avx2_kernels(lb_kernel_table *t)
+{
+    t->name = "avx2";
+    t->softmax_f32 = softmax_f32_avx2;
+    t->softmax_f64 = softmax_f64_avx2;
+    t->log_softmax_f32 = log_softmax_f32_avx2;
+    t->log_softmax_f64 = log_softmax_f64_avx2;
+    t->softmax_backward_f32 = softmax_backward_f32_avx2;
+    t->softmax_backward_f64 = softmax_backward_f64_avx2;
+    t->log_softmax_backward_f32 = log_softmax_backward_f32_avx2;
+    t->log_softmax_backward_f64 = log_softmax_backward_f64_avx2;
+    t->xent_row_f32 = lb_avx2_xent_row_f32;
+    t->xent_row_f64 = lb_avx2_xent_row_f64;
+    t->jacobian_full_f32 = lb_avx2_jacobian_full_f32;
+    t->jacobian_full_f64 = lb_avx2_jacobian_full_f64;
+    t->mse_row_f32 = lb_avx2_mse_row_f32;
+    t->mse_row_f64 = lb_avx2_mse_row_f64;
+    t->mae_row_f32 = lb_avx2_mae_row_f32;
+    t->mae_row_f64 = lb_avx2_mae_row_f64;
+}

@@ -1,0 +1,44 @@
+/*
+ * rows_avx2.h - row sweeps shared by the AVX2 kernel files (defined in
+ * softmax_avx2.c): maximum, sum of exp, the online max/normalizer pass for
+ * long rows, scaling. All take n >= 1 elements.
+ */
+#ifndef LOSSBLAS_ROWS_AVX2_H
+#define LOSSBLAS_ROWS_AVX2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Rows up to this many bytes are treated as cache-resident (L2 holds the
+ * input and output row together); longer rows take the online pass. */
+#define LB_CACHED_ROW_BYTES ((size_t)128 * 1024)
+
+/* The row kinds of reference.inc. */
+enum avx2_row_kind { AVX2_ROW_FINITE, AVX2_ROW_ALL_NEG_INF, AVX2_ROW_NAN };
+
+/* Row maximum; a NaN entry may or may not show (the normalizer catches it). */
+float lb_avx2_row_max_f32(size_t n, const float *x);
+double lb_avx2_row_max_f64(size_t n, const double *x);
+/* Kind of a row from its maximum m: +inf -> NAN, -inf -> ALL_NEG_INF unless
+ * a NaN is present; a finite m means FINITE (a NaN shows up later as a NaN
+ * normalizer). */
+enum avx2_row_kind lb_avx2_classify_f32(size_t n, const float *x, float m);
+enum avx2_row_kind lb_avx2_classify_f64(size_t n, const double *x, double m);
+/* sum_j exp(x_j - m) (m finite) in double; e != NULL receives exp(x_j - m)
+ * (e may be x). A NaN entry makes the sum NaN. */
+double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e);
+double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e);
+/* One pass for long rows: *m_out = row maximum, returns sum exp(x - m);
+ * *nan_seen when an entry is NaN. */
+double lb_avx2_online_max_sum_f32(size_t n, const float *x, float *m_out, bool *nan_seen);
+double lb_avx2_online_max_sum_f64(size_t n, const double *x, double *m_out, bool *nan_seen);
+void lb_avx2_fill_f32(size_t n, float *y, float v);
+void lb_avx2_fill_f64(size_t n, double *y, double v);
+/* y_j *= k */
+void lb_avx2_scale_f32(size_t n, float *y, float k);
+void lb_avx2_scale_f64(size_t n, double *y, double k);
+/* y_j = exp(x_j - m) * k (y may be x) */
+void lb_avx2_write_scaled_exp_f32(size_t n, const float *x, float m, float k, float *y);
+void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y);
+
+#endif /* LOSSBLAS_ROWS_AVX2_H */
