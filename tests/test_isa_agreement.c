@@ -1,0 +1,584 @@
+/*
+ * test_isa_agreement.c - every slot of the AVX2 kernel table against the
+ * reference table, row by row, on random and adversarial rows at 1..67
+ * columns (every SIMD head/body/tail split), 1000, 4099 and 131072 (the
+ * online path for long rows), f32 and f64.
+ *
+ * Bounds (u = unit roundoff: 2^-24 f32, 2^-53 f64):
+ *   softmax                 <= 3 ulp of the reference where it is >= the smallest
+ *                           normal (f32: exp <= 1 ulp, reciprocal and product
+ *                           roundings; reference itself ~0.5 ulp); below that
+ *                           within 2 subnormal ulps. f64: <= 16 ulp (the bound
+ *                           of test_softmax): both round x - m in double and
+ *                           sum in different orders, each a few ulp off
+ *   log_softmax             |diff| <= 4 u (1 + |ref|) (f64: 16 u (1 + |ref|))
+ *   softmax_backward        |diff| <= 16 u |y| (|dy| + sum |y dy|)
+ *   log_softmax_backward    |diff| <= 16 u (|dy| + exp(logy) sum|dy|)
+ *   cross-entropy loss      relative 1e-6 (f32) / 1e-12 (f64)
+ *   cross-entropy gradient  |diff| <= 8 u (p_j A + a_j) |grad_mul|
+ *   jacobian_full           bitwise equal (same products, same rounding)
+ *   mse / mae rows          element outputs bitwise equal, row sums 1e-12 relative
+ * Special rows must agree exactly in kind: NaN where the reference has NaN,
+ * the same infinities and exact zeros.
+ * Run only in the avx2 pass (skipped elsewhere and where the CPU lacks
+ * AVX2+FMA).
+ */
+#include "internal.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lb_kernel_table ref_table, avx2_table;
+
+static void setup(void)
+{
+    const char *want = getenv("LOSSBLAS_ISA");
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        cr_skip_test("CPU lacks AVX2+FMA");
+    if (want && strcmp(want, "avx2") != 0) cr_skip_test("runs in the avx2 pass only");
+    lb_fill_reference_kernels(&ref_table);
+    lb_fill_reference_regression_kernels(&ref_table);
+    avx2_table = ref_table;
+    lb_fill_avx2_kernels(&avx2_table);
+}
+
+TestSuite(isa_agreement, .init = setup);
+
+/* ------------------------------------------------------------------------ */
+/* Rows                                                                     */
+/* ------------------------------------------------------------------------ */
+
+enum row_kind {
+    ROW_UNIFORM,       /* [-10, 10] */
+    ROW_WIDE,          /* [-100, 100]: exp underflows for many entries */
+    ROW_NARROW,        /* [-1e-3, 1e-3] around 50 */
+    ROW_LARGE_OFFSET,  /* 1e4 + [-20, 20]: x - m rounds in float */
+    ROW_SOME_NEG_INF,
+    ROW_ALL_NEG_INF,
+    ROW_NAN,
+    ROW_POS_INF,
+    ROW_HUGE,          /* +-max finite */
+    ROW_MAX_IS_LOWEST, /* max is -max finite, with -inf entries */
+    ROW_NAN_AND_NEG_INF,
+    ROW_DOMINANT,      /* one entry 60 above the rest */
+    ROW_KINDS
+};
+
+static void fill_row(tu_rng *r, double *x, size_t n, enum row_kind kind, double largest)
+{
+    size_t at = (size_t)(tu_next(r) % n);
+    for (size_t j = 0; j < n; j++) x[j] = tu_uniform(r, -10, 10);
+    switch (kind) {
+    case ROW_UNIFORM: break;
+    case ROW_WIDE:
+        for (size_t j = 0; j < n; j++) x[j] = tu_uniform(r, -100, 100);
+        break;
+    case ROW_NARROW:
+        for (size_t j = 0; j < n; j++) x[j] = 50 + tu_uniform(r, -1e-3, 1e-3);
+        break;
+    case ROW_LARGE_OFFSET:
+        for (size_t j = 0; j < n; j++) x[j] = 1e4 + tu_uniform(r, -20, 20);
+        break;
+    case ROW_SOME_NEG_INF:
+        for (size_t j = 0; j < n; j++)
+            if (j % 3 == 1 && j != at) x[j] = -INFINITY;
+        break;
+    case ROW_ALL_NEG_INF:
+        for (size_t j = 0; j < n; j++) x[j] = -INFINITY;
+        break;
+    case ROW_NAN: x[at] = NAN; break;
+    case ROW_POS_INF: x[at] = INFINITY; break;
+    case ROW_HUGE:
+        x[at] = largest;
+        x[(at + 1) % n] = -largest;
+        if (n > 2) x[(at + 2) % n] = largest;
+        break;
+    case ROW_MAX_IS_LOWEST:
+        for (size_t j = 0; j < n; j++) x[j] = j % 2 ? -INFINITY : -largest;
+        break;
+    case ROW_NAN_AND_NEG_INF:
+        for (size_t j = 0; j < n; j++) x[j] = -INFINITY;
+        x[at] = NAN;
+        break;
+    case ROW_DOMINANT:
+        x[at] = 70;
+        break;
+    default: break;
+    }
+}
+
+static const size_t long_cols[] = {1000, 4099, 131072};
+
+/* Calls fn(n, kind, row index) for every column count and row kind. */
+#define FOR_EACH_ROW(...)                                                                     \
+    for (size_t cc = 0; cc < 67 + 3; cc++) {                                                  \
+        size_t n = cc < 67 ? cc + 1 : long_cols[cc - 67];                                     \
+        for (int kind = 0; kind < ROW_KINDS; kind++) {                                        \
+            if (n == 131072 && kind != ROW_UNIFORM && kind != ROW_NAN &&                      \
+                kind != ROW_ALL_NEG_INF && kind != ROW_SOME_NEG_INF && kind != ROW_DOMINANT)  \
+                continue; /* keep the long rows few */                                        \
+            __VA_ARGS__                                                                       \
+        }                                                                                     \
+    }
+
+/* ------------------------------------------------------------------------ */
+/* Comparisons                                                              */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t worst_softmax_ulp[2];
+
+/* Same special value class: NaN with NaN, equal infinities, equal zeros. */
+static bool same_special(double got, double want)
+{
+    if (isnan(want)) return isnan(got);
+    if (isinf(want)) return got == want;
+    if (want == 0.0) return got == 0.0;
+    return !isnan(got) && !isinf(got);
+}
+
+static void check_softmax(bool f64, size_t n, const double *x, const double *got,
+                          const double *want, int kind)
+{
+    double smallest = f64 ? DBL_MIN : FLT_MIN;
+    double sub_ulp = f64 ? 0x1p-1074 : 0x1p-149;
+    uint64_t bound = f64 ? 16 : 3;
+    for (size_t j = 0; j < n; j++) {
+        /* a -inf entry gives exactly 0; elsewhere a 0 may be the smallest
+         * subnormal on the other side of the rounding boundary */
+        if (x[j] == -INFINITY && !isnan(want[j]))
+            cr_assert(got[j] == 0.0 && want[j] == 0.0, "%s softmax of -inf: %g", f64 ? "f64" : "f32",
+                      got[j]);
+        cr_assert(same_special(got[j], want[j]) || (want[j] == 0.0 && got[j] <= 2 * sub_ulp),
+                  "%s softmax n=%zu kind %d j=%zu x=%g: %g vs %g", f64 ? "f64" : "f32", n, kind, j,
+                  x[j], got[j], want[j]);
+        if (want[j] >= smallest) {
+            uint64_t d = f64 ? tu_ulp_f64(got[j], want[j]) : tu_ulp_f32((float)got[j], (float)want[j]);
+            if (d > worst_softmax_ulp[f64]) worst_softmax_ulp[f64] = d;
+            cr_assert(d <= bound, "%s softmax n=%zu kind %d j=%zu: %a vs %a (%llu ulp)",
+                      f64 ? "f64" : "f32", n, kind, j, got[j], want[j], (unsigned long long)d);
+        } else if (!isnan(want[j])) {
+            cr_assert(fabs(got[j] - want[j]) <= 2 * sub_ulp, "%s softmax tiny n=%zu j=%zu: %a vs %a",
+                      f64 ? "f64" : "f32", n, j, got[j], want[j]);
+        }
+    }
+}
+
+static void check_log_softmax(bool f64, size_t n, const double *got, const double *want,
+                              int kind)
+{
+    double u = f64 ? 0x1p-53 : 0x1p-24, bound = f64 ? 16 : 4;
+    for (size_t j = 0; j < n; j++) {
+        cr_assert(same_special(got[j], want[j]) || (want[j] == 0.0 && fabs(got[j]) <= bound * u),
+                  "%s log_softmax n=%zu kind %d j=%zu: %g vs %g", f64 ? "f64" : "f32", n, kind, j,
+                  got[j], want[j]);
+        if (isfinite(want[j]))
+            cr_assert(fabs(got[j] - want[j]) <= bound * u * (1 + fabs(want[j])),
+                      "%s log_softmax n=%zu kind %d j=%zu: %.17g vs %.17g", f64 ? "f64" : "f32",
+                      n, kind, j, got[j], want[j]);
+    }
+}
+
+/* Runs one forward slot of both tables on row x (as float or double) and
+ * returns both outputs in double. */
+static void run_forward(bool f64, bool log_form, size_t n, const double *x, double *got,
+                        double *want)
+{
+    if (f64) {
+        (log_form ? avx2_table.log_softmax_f64 : avx2_table.softmax_f64)(n, x, got);
+        (log_form ? ref_table.log_softmax_f64 : ref_table.softmax_f64)(n, x, want);
+        return;
+    }
+    float *xf = malloc(n * sizeof *xf), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    for (size_t j = 0; j < n; j++) xf[j] = (float)x[j];
+    (log_form ? avx2_table.log_softmax_f32 : avx2_table.softmax_f32)(n, xf, a);
+    (log_form ? ref_table.log_softmax_f32 : ref_table.softmax_f32)(n, xf, b);
+    for (size_t j = 0; j < n; j++) {
+        got[j] = a[j];
+        want[j] = b[j];
+    }
+    free(xf);
+    free(a);
+    free(b);
+}
+
+static void forward_agreement(bool f64, bool log_form)
+{
+    tu_rng r = {f64 ? 101u : 100u};
+    double largest = f64 ? DBL_MAX : FLT_MAX;
+    double *x = malloc(131072 * sizeof *x), *got = malloc(131072 * sizeof *got),
+           *want = malloc(131072 * sizeof *want);
+    FOR_EACH_ROW({
+        fill_row(&r, x, n, (enum row_kind)kind, largest);
+        run_forward(f64, log_form, n, x, got, want);
+        if (log_form) check_log_softmax(f64, n, got, want, kind);
+        else check_softmax(f64, n, x, got, want, kind);
+    })
+    free(x);
+    free(got);
+    free(want);
+}
+
+Test(isa_agreement, softmax_f32)
+{
+    forward_agreement(false, false);
+    cr_log_info("softmax f32: max %llu ulp vs reference", (unsigned long long)worst_softmax_ulp[0]);
+}
+
+Test(isa_agreement, softmax_f64)
+{
+    forward_agreement(true, false);
+    cr_log_info("softmax f64: max %llu ulp vs reference", (unsigned long long)worst_softmax_ulp[1]);
+}
+Test(isa_agreement, log_softmax_f32) { forward_agreement(false, true); }
+Test(isa_agreement, log_softmax_f64) { forward_agreement(true, true); }
+
+/* In place (y == x) gives the same bits as out of place. */
+Test(isa_agreement, forward_in_place)
+{
+    tu_rng r = {102};
+    for (size_t n = 1; n <= 40000; n = n * 3 + 1) {
+        float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+        for (size_t j = 0; j < n; j++) x[j] = (float)tu_uniform(&r, -20, 20);
+        avx2_table.softmax_f32(n, x, y);
+        avx2_table.softmax_f32(n, x, x);
+        cr_assert(memcmp(x, y, n * sizeof *x) == 0, "softmax in place differs at n=%zu", n);
+        free(x);
+        free(y);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Backward                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void backward_agreement(bool f64, bool log_form)
+{
+    tu_rng r = {f64 ? 111u : 110u};
+    double u = f64 ? 0x1p-53 : 0x1p-24;
+    size_t max_n = 131072;
+    double *y = malloc(max_n * sizeof *y), *dy = malloc(max_n * sizeof *dy);
+    double *got = malloc(max_n * sizeof *got), *want = malloc(max_n * sizeof *want);
+    float *yf = malloc(max_n * sizeof *yf), *dyf = malloc(max_n * sizeof *dyf);
+    float *gf = malloc(max_n * sizeof *gf), *wf = malloc(max_n * sizeof *wf);
+    for (size_t cc = 0; cc < 67 + 3; cc++) {
+        size_t n = cc < 67 ? cc + 1 : long_cols[cc - 67];
+        for (int rep = 0; rep < 3; rep++) {
+            /* y: a softmax output (or its log), dy: mixed-sign upstream */
+            fill_row(&r, y, n, rep == 2 ? ROW_WIDE : ROW_UNIFORM, 0);
+            if (f64) ref_table.softmax_f64(n, y, y);
+            else {
+                for (size_t j = 0; j < n; j++) yf[j] = (float)y[j];
+                ref_table.softmax_f32(n, yf, yf);
+                for (size_t j = 0; j < n; j++) y[j] = yf[j];
+            }
+            if (log_form)
+                for (size_t j = 0; j < n; j++) y[j] = y[j] > 0 ? log(y[j]) : -INFINITY;
+            for (size_t j = 0; j < n; j++) dy[j] = tu_uniform(&r, -1, 1) * (rep == 1 ? 1e3 : 1);
+            if (!f64)
+                for (size_t j = 0; j < n; j++) {
+                    yf[j] = (float)y[j];
+                    dyf[j] = (float)dy[j];
+                    y[j] = yf[j];
+                    dy[j] = dyf[j];
+                }
+            double abs_dot = 0, abs_sum = 0;
+            for (size_t j = 0; j < n; j++) {
+                abs_dot += fabs((log_form ? 1.0 : y[j]) * dy[j]);
+                abs_sum += fabs(dy[j]);
+            }
+            if (f64) {
+                (log_form ? avx2_table.log_softmax_backward_f64 : avx2_table.softmax_backward_f64)(n, y, dy, got);
+                (log_form ? ref_table.log_softmax_backward_f64 : ref_table.softmax_backward_f64)(n, y, dy, want);
+            } else {
+                (log_form ? avx2_table.log_softmax_backward_f32 : avx2_table.softmax_backward_f32)(n, yf, dyf, gf);
+                (log_form ? ref_table.log_softmax_backward_f32 : ref_table.softmax_backward_f32)(n, yf, dyf, wf);
+                for (size_t j = 0; j < n; j++) {
+                    got[j] = gf[j];
+                    want[j] = wf[j];
+                }
+            }
+            for (size_t j = 0; j < n; j++) {
+                double scale = log_form ? fabs(dy[j]) + exp(y[j]) * abs_sum
+                                        : fabs(y[j]) * (fabs(dy[j]) + abs_dot);
+                cr_assert(fabs(got[j] - want[j]) <= 16 * u * scale + (f64 ? 0x1p-1074 : 0x1p-149),
+                          "%s %s backward n=%zu j=%zu: %.17g vs %.17g", f64 ? "f64" : "f32",
+                          log_form ? "log_softmax" : "softmax", n, j, got[j], want[j]);
+            }
+        }
+    }
+    free(y);
+    free(dy);
+    free(got);
+    free(want);
+    free(yf);
+    free(dyf);
+    free(gf);
+    free(wf);
+}
+
+Test(isa_agreement, softmax_backward_f32) { backward_agreement(false, false); }
+Test(isa_agreement, softmax_backward_f64) { backward_agreement(true, false); }
+Test(isa_agreement, log_softmax_backward_f32) { backward_agreement(false, true); }
+Test(isa_agreement, log_softmax_backward_f64) { backward_agreement(true, true); }
+
+/* ------------------------------------------------------------------------ */
+/* Cross-entropy rows                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void xent_agreement(bool f64)
+{
+    tu_rng r = {f64 ? 121u : 120u};
+    double u = f64 ? 0x1p-53 : 0x1p-24, rel = f64 ? 1e-12 : 1e-6;
+    double largest = f64 ? DBL_MAX : FLT_MAX;
+    size_t max_n = 131072;
+    double *x = malloc(max_n * sizeof *x), *got = malloc(max_n * sizeof *got),
+           *want = malloc(max_n * sizeof *want);
+    float *xf = malloc(max_n * sizeof *xf), *gf = malloc(max_n * sizeof *gf),
+          *wf = malloc(max_n * sizeof *wf);
+    const double weights[4] = {1.0, 0.0, 2.5, 0.3}; /* target_coef = w_t */
+    FOR_EACH_ROW({
+        fill_row(&r, x, n, (enum row_kind)kind, largest);
+        size_t target = (size_t)(tu_next(&r) % n);
+        if (kind == ROW_DOMINANT) /* the dominant entry is the target: tiny loss */
+            for (size_t j = 0; j < n; j++)
+                if (x[j] == 70) target = j;
+        double w = weights[tu_next(&r) % 4];
+        double grad_mul = tu_uniform(&r, 0.1, 2);
+        double loss_got, loss_want;
+        bool with_grad = tu_next(&r) % 4 != 0;
+        if (f64) {
+            lb_xent_coef_f64 coef = {.target = target, .target_coef = w};
+            loss_got = avx2_table.xent_row_f64(n, x, &coef, with_grad ? got : NULL, grad_mul);
+            loss_want = ref_table.xent_row_f64(n, x, &coef, with_grad ? want : NULL, grad_mul);
+        } else {
+            for (size_t j = 0; j < n; j++) {
+                xf[j] = (float)x[j];
+                x[j] = xf[j];
+            }
+            lb_xent_coef_f32 coef = {.target = target, .target_coef = w};
+            loss_got = avx2_table.xent_row_f32(n, xf, &coef, with_grad ? gf : NULL, grad_mul);
+            loss_want = ref_table.xent_row_f32(n, xf, &coef, with_grad ? wf : NULL, grad_mul);
+            for (size_t j = 0; with_grad && j < n; j++) {
+                got[j] = gf[j];
+                want[j] = wf[j];
+            }
+        }
+        /* the reference's log(s) loses a tiny loss; compare those in absolute
+         * terms against the scale of log s */
+        bool tiny = fabs(loss_want) < 1e-3;
+        cr_assert(same_special(loss_got, loss_want) || (tiny && isfinite(loss_got)),
+                  "%s xent n=%zu kind %d: loss %g vs %g", f64 ? "f64" : "f32", n, kind, loss_got,
+                  loss_want);
+        if (isfinite(loss_want))
+            cr_assert(fabs(loss_got - loss_want) <= rel * (tiny ? w + 1e-300 : fabs(loss_want)),
+                      "%s xent n=%zu kind %d: loss %.17g vs %.17g", f64 ? "f64" : "f32", n, kind,
+                      loss_got, loss_want);
+        for (size_t j = 0; with_grad && j < n; j++) {
+            cr_assert(same_special(got[j], want[j]) || fabs(got[j] - want[j]) <= 8 * u * w * grad_mul,
+                      "%s xent grad n=%zu kind %d j=%zu: %g vs %g", f64 ? "f64" : "f32", n, kind,
+                      j, got[j], want[j]);
+            if (isfinite(want[j]))
+                cr_assert(fabs(got[j] - want[j]) <= 8 * u * (fabs(want[j]) + w) * grad_mul,
+                          "%s xent grad n=%zu kind %d j=%zu: %.17g vs %.17g",
+                          f64 ? "f64" : "f32", n, kind, j, got[j], want[j]);
+        }
+    })
+    free(x);
+    free(got);
+    free(want);
+    free(xf);
+    free(gf);
+    free(wf);
+}
+
+Test(isa_agreement, xent_row_f32) { xent_agreement(false); }
+Test(isa_agreement, xent_row_f64) { xent_agreement(true); }
+
+/* General coefficients (weights, smoothing, dense targets) go to the
+ * reference: the same bits. */
+Test(isa_agreement, xent_general_coefficients_match_reference)
+{
+    tu_rng r = {122};
+    size_t n = 37;
+    float x[37], w[37], t[37], g1[37], g2[37];
+    for (size_t j = 0; j < n; j++) {
+        x[j] = (float)tu_uniform(&r, -5, 5);
+        w[j] = (float)tu_uniform(&r, 0, 2);
+        t[j] = (float)tu_uniform(&r, 0, 1);
+    }
+    lb_xent_coef_f32 cases[3] = {
+        {.target = 4, .weights = w, .target_coef = 0.9, .smooth_coef = 0.1 / 37},
+        {.dense_targets = t, .target_coef = 1.0},
+        {.target = 5, .target_coef = 0.8, .smooth_coef = 0.2 / 37},
+    };
+    for (int c = 0; c < 3; c++) {
+        double a = avx2_table.xent_row_f32(n, x, &cases[c], g1, 0.5);
+        double b = ref_table.xent_row_f32(n, x, &cases[c], g2, 0.5);
+        cr_assert(a == b && memcmp(g1, g2, sizeof g1) == 0, "case %d differs", c);
+    }
+}
+
+/* In place: grad == x. */
+Test(isa_agreement, xent_in_place)
+{
+    tu_rng r = {123};
+    for (size_t n = 1; n <= 50000; n = n * 4 + 3) {
+        float *x = malloc(n * sizeof *x), *g = malloc(n * sizeof *g);
+        for (size_t j = 0; j < n; j++) x[j] = (float)tu_uniform(&r, -20, 20);
+        lb_xent_coef_f32 coef = {.target = n / 2, .target_coef = 1.0};
+        double a = avx2_table.xent_row_f32(n, x, &coef, g, 1.0);
+        double b = avx2_table.xent_row_f32(n, x, &coef, x, 1.0);
+        cr_assert(a == b && memcmp(x, g, n * sizeof *x) == 0, "in place differs at n=%zu", n);
+        free(x);
+        free(g);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Jacobian and regression rows                                             */
+/* ------------------------------------------------------------------------ */
+
+Test(isa_agreement, jacobian_full_bitwise)
+{
+    tu_rng r = {130};
+    const size_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 31, 33, 64, 67, 100, 600};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t n = sizes[s];
+        float *y = malloc(n * sizeof *y), *a = malloc(n * n * sizeof *a), *b = malloc(n * n * sizeof *b);
+        double *yd = malloc(n * sizeof *yd), *ad = malloc(n * n * sizeof *ad),
+               *bd = malloc(n * n * sizeof *bd);
+        for (size_t j = 0; j < n; j++) yd[j] = y[j] = (float)tu_uniform(&r, 0, 1);
+        avx2_table.jacobian_full_f32(n, y, a);
+        ref_table.jacobian_full_f32(n, y, b);
+        cr_assert(memcmp(a, b, n * n * sizeof *a) == 0, "f32 jacobian differs at n=%zu", n);
+        /* offset by one element: the streaming path's unaligned head */
+        avx2_table.jacobian_full_f64(n, yd, ad);
+        ref_table.jacobian_full_f64(n, yd, bd);
+        cr_assert(memcmp(ad, bd, n * n * sizeof *ad) == 0, "f64 jacobian differs at n=%zu", n);
+        free(y);
+        free(a);
+        free(b);
+        free(yd);
+        free(ad);
+        free(bd);
+    }
+}
+
+Test(isa_agreement, jacobian_streaming_unaligned)
+{
+    /* 600^2 floats is above the streaming threshold; start at an odd offset */
+    tu_rng r = {131};
+    size_t n = 600;
+    float *y = malloc(n * sizeof *y), *a = malloc((n * n + 1) * sizeof *a),
+          *b = malloc(n * n * sizeof *b);
+    for (size_t j = 0; j < n; j++) y[j] = (float)tu_uniform(&r, 0, 1);
+    avx2_table.jacobian_full_f32(n, y, a + 1);
+    ref_table.jacobian_full_f32(n, y, b);
+    cr_assert(memcmp(a + 1, b, n * n * sizeof *b) == 0);
+    free(y);
+    free(a);
+    free(b);
+}
+
+static void regression_agreement(bool f64, bool squared)
+{
+    tu_rng r = {f64 ? 141u : 140u};
+    size_t max_n = 4099;
+    double *p = malloc(max_n * sizeof *p), *t = malloc(max_n * sizeof *t);
+    double *l1 = malloc(max_n * sizeof *l1), *l2 = malloc(max_n * sizeof *l2);
+    double *d1 = malloc(max_n * sizeof *d1), *d2 = malloc(max_n * sizeof *d2);
+    float *pf = malloc(max_n * sizeof *pf), *tf = malloc(max_n * sizeof *tf);
+    float *l1f = malloc(max_n * sizeof *l1f), *l2f = malloc(max_n * sizeof *l2f);
+    float *d1f = malloc(max_n * sizeof *d1f), *d2f = malloc(max_n * sizeof *d2f);
+    for (size_t cc = 0; cc < 67 + 2; cc++) {
+        size_t n = cc < 67 ? cc + 1 : long_cols[cc - 67];
+        for (size_t j = 0; j < n; j++) {
+            p[j] = tu_uniform(&r, -3, 3);
+            t[j] = j % 5 == 0 ? p[j] : tu_uniform(&r, -3, 3); /* e == 0 entries */
+            pf[j] = (float)p[j];
+            tf[j] = (float)t[j];
+        }
+        if (n > 3) {
+            p[n / 2] = pf[n / 2] = NAN;
+            t[n / 3] = tf[n / 3] = INFINITY;
+        }
+        double mul = 1.0 / 3.0, s1, s2;
+        bool nan_expected = n > 3;
+        if (f64) {
+            s1 = (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, l1, d1, mul);
+            s2 = (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, l2, d2, mul);
+            cr_assert(memcmp(l1, l2, n * sizeof *l1) == 0, "f64 losses differ at n=%zu", n);
+            for (size_t j = 0; j < n; j++)
+                cr_assert(d1[j] == d2[j] || (isnan(d1[j]) && isnan(d2[j])),
+                          "f64 derivative differs at n=%zu j=%zu", n, j);
+        } else {
+            s1 = (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, l1f, d1f, mul);
+            s2 = (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, l2f, d2f, mul);
+            for (size_t j = 0; j < n; j++) {
+                cr_assert(l1f[j] == l2f[j] || (isnan(l1f[j]) && isnan(l2f[j])),
+                          "f32 loss differs at n=%zu j=%zu", n, j);
+                cr_assert(d1f[j] == d2f[j] || (isnan(d1f[j]) && isnan(d2f[j])),
+                          "f32 derivative differs at n=%zu j=%zu: %a vs %a", n, j, d1f[j], d2f[j]);
+            }
+        }
+        if (nan_expected) cr_assert(isnan(s1) && isnan(s2));
+        else cr_assert(fabs(s1 - s2) <= 1e-12 * fabs(s2), "row sums %.17g vs %.17g", s1, s2);
+        /* the same row without NaN/inf: finite sums agree */
+        if (n > 3) {
+            p[n / 2] = pf[n / 2] = 1;
+            t[n / 3] = tf[n / 3] = 2;
+            s1 = f64 ? (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, NULL, NULL, mul)
+                     : (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul);
+            s2 = f64 ? (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, NULL, NULL, mul)
+                     : (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul);
+            cr_assert(fabs(s1 - s2) <= 1e-12 * fabs(s2), "row sums %.17g vs %.17g", s1, s2);
+        }
+    }
+    free(p); free(t); free(l1); free(l2); free(d1); free(d2);
+    free(pf); free(tf); free(l1f); free(l2f); free(d1f); free(d2f);
+}
+
+Test(isa_agreement, mse_row_f32) { regression_agreement(false, true); }
+Test(isa_agreement, mse_row_f64) { regression_agreement(true, true); }
+Test(isa_agreement, mae_row_f32) { regression_agreement(false, false); }
+Test(isa_agreement, mae_row_f64) { regression_agreement(true, false); }
+
+/* ------------------------------------------------------------------------ */
+/* Softmax f32 against a long-double reference: the accuracy the header     */
+/* states (max ulp of outputs >= the smallest normal)                       */
+/* ------------------------------------------------------------------------ */
+
+Test(isa_agreement, softmax_f32_ulp_against_long_double)
+{
+    tu_rng r = {150};
+    size_t max_n = 4099;
+    double *x = malloc(max_n * sizeof *x);
+    long double *ref = malloc(max_n * sizeof *ref);
+    float *xf = malloc(max_n * sizeof *xf), *y = malloc(max_n * sizeof *y);
+    uint64_t worst = 0;
+    for (int rep = 0; rep < 400; rep++) {
+        size_t n = rep % 4 == 0 ? 4099 : (size_t)(tu_next(&r) % 300) + 1;
+        int kind = rep % 4; /* uniform, wide, narrow, large offset */
+        fill_row(&r, x, n, (enum row_kind)kind, 0);
+        for (size_t j = 0; j < n; j++) x[j] = xf[j] = (float)x[j];
+        tu_softmax_ld(n, x, ref);
+        avx2_table.softmax_f32(n, xf, y);
+        for (size_t j = 0; j < n; j++) {
+            if (ref[j] < FLT_MIN) continue;
+            uint64_t d = tu_ulp_f32(y[j], (float)ref[j]);
+            if (d > worst) worst = d;
+        }
+    }
+    cr_assert(worst <= 2, "softmax f32 max %llu ulp from the correctly rounded result",
+              (unsigned long long)worst);
+    cr_log_info("softmax f32 (avx2): max %llu ulp vs long double", (unsigned long long)worst);
+    free(x);
+    free(ref);
+    free(xf);
+    free(y);
+}
