@@ -13,11 +13,13 @@ preemption by other processes does not count) and real times otherwise.
 
 A ratio is machine-relative, so a committed baseline (bench/baseline.json)
 stays meaningful on another machine of the same kind and under moderate
-load. A metric regresses when BOTH
-  - its median ratio is worse than the baseline's by more than --threshold
+load. A ratio is worse when BOTH
+  - its median is worse than the baseline's by more than --threshold
     (default 0.30, i.e. 30 %), and
   - a two-sided Mann-Whitney U test of the per-repetition ratios against
-    the baseline's rejects "same distribution" at --alpha (default 0.01).
+    the baseline's rejects "same distribution" at --alpha (default 0.01);
+and an operation regresses when more than half of its ratios are worse (a
+slower lossblas moves all of them; a peer that changed speed only its own).
 Only 1-thread ratios gate by default (--gate-threads): on a shared 2-core
 machine a 2-thread parallel region waits for a free core, so 2-thread
 ratios are shown for information.
@@ -199,30 +201,48 @@ def main():
         print(f"ci_check: cannot read baseline {args.baseline}: {e}", file=sys.stderr)
         return 2
 
-    rows, regressions = [], []
+    selected = set(args.ops.split(","))
+    base = {k: v for k, v in base.items() if k.split("/")[0] in selected}
+    # First each ratio on its own, then per operation: a slower lossblas makes
+    # all its ratios worse, a peer that changed speed (oneDNN switches
+    # between kernels, for one) moves only its own ratio. So a regression is
+    # confirmed only when more than half of an operation's ratios regress.
+    worse = {}
+    rows = []
     for key in sorted(set(base) | set(current)):
         if key not in current:
-            rows.append((key, f"{base[key]['median']:.3f}", "-", "", "", "missing"))
+            rows.append([key, f"{base[key]['median']:.3f}", "-", "", "", "missing"])
             continue
         cur = current[key]
         cmed = statistics.median(cur)
         if key not in base:
-            rows.append((key, "-", f"{cmed:.3f}", "", "", "new"))
+            rows.append([key, "-", f"{cmed:.3f}", "", "", "new"])
             continue
         bmed = base[key]["median"]
         change = cmed / bmed - 1
         p = mann_whitney_p(base[key]["samples"], cur)
         gated = re.search(r"/nthr:(\d+) ", key + " ").group(1) in args.gate_threads.split(",")
         if change > args.threshold and p < args.alpha:
-            verdict = "REGRESSION" if gated else "slower (info)"
-            if gated:
-                regressions.append(key)
+            verdict = "worse" if gated else "slower (info)"
         elif change < -args.threshold and p < args.alpha:
             verdict = "improved"
         else:
             verdict = "ok"
-        rows.append((key, f"{bmed:.3f}", f"{cmed:.3f}", f"{100 * change:+.0f}%", f"{p:.4f}",
-                     verdict))
+        group = key.split(" ")[0]
+        worse.setdefault(group, [0, 0])
+        worse[group][1] += 1
+        worse[group][0] += verdict == "worse"
+        rows.append([key, f"{bmed:.3f}", f"{cmed:.3f}", f"{100 * change:+.0f}%", f"{p:.4f}",
+                     verdict])
+    regressions = []
+    for r in rows:
+        if r[5] == "worse":
+            n_worse, n_all = worse[r[0].split(" ")[0]]
+            if 2 * n_worse > n_all:
+                r[5] = "REGRESSION"
+                regressions.append(r[0])
+            else:
+                r[5] = f"peer moved ({n_worse}/{n_all})"
 
     head = ("metric (ratio of times; lower = lossblas faster)", "baseline", "now", "change",
             "p (MWU)", "verdict")
@@ -237,7 +257,7 @@ def main():
     for r in rows:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
                         enumerate(zip(r, widths))))
-    ok = sum(1 for r in rows if r[5] in ("ok", "improved", "slower (info)"))
+    ok = sum(1 for r in rows if r[5] != "REGRESSION" and r[5] not in ("new", "missing"))
     print(f"perf: {ok} passed, {len(regressions)} failed")
     if regressions:
         print("ci_check: REGRESSION in " + ", ".join(regressions))
