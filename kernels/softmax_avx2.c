@@ -329,6 +329,22 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
 /* Softmax                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* While a cached row is computed (exp is compute-bound), fetch what is most
+ * likely the next row of the batch (rows are usually contiguous) into L2:
+ * the memory stream then overlaps the arithmetic. Prefetches never fault,
+ * so a guess past the end of the matrix is harmless. Only for rows up to
+ * LB_PREFETCH_ROW_BYTES, where the hardware prefetcher has too little
+ * run-up within one row. */
+#define LB_PREFETCH_ROW_BYTES ((size_t)16 * 1024)
+void lb_avx2_prefetch_next_rows(const void *next_x, const void *next_y, size_t bytes)
+{
+    if (bytes > LB_PREFETCH_ROW_BYTES) return;
+    for (size_t off = 0; off < bytes; off += 64) {
+        _mm_prefetch((const char *)next_x + off, _MM_HINT_T1);
+        _mm_prefetch((const char *)next_y + off, _MM_HINT_T1);
+    }
+}
+
 /* y = exp(x - m) * (1/s): the reciprocal is rounded once from double, so an
  * output carries the exp error plus two roundings. */
 static void softmax_f32_avx2(size_t n, const float *x, float *y)
@@ -343,6 +359,7 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
         case AVX2_ROW_FINITE: break;
         }
+        lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(float));
         s = lb_avx2_sum_exp_f32(n, x, m, y);
         if (isnan(s)) {
             lb_avx2_fill_f32(n, y, NAN);
@@ -368,6 +385,7 @@ static void softmax_f64_avx2(size_t n, const double *x, double *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
         case AVX2_ROW_FINITE: break;
         }
+        lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(double));
         s = lb_avx2_sum_exp_f64(n, x, m, y);
         if (isnan(s)) {
             lb_avx2_fill_f64(n, y, NAN);
@@ -474,6 +492,7 @@ static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
     case AVX2_ROW_FINITE: break;
     }
+    lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(float));
     const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
@@ -494,6 +513,7 @@ static void log_softmax_f64_avx2(size_t n, const double *x, double *y)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, -INFINITY); return;
     case AVX2_ROW_FINITE: break;
     }
+    lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(double));
     const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
     size_t j = 0;
     for (; j + 4 <= n; j += 4)
@@ -585,6 +605,8 @@ static double sum_f64(size_t n, const double *a)
  * accuracy. */
 static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy, float *dx)
 {
+    lb_avx2_prefetch_next_rows(y + n, dy + n, n * sizeof(float));
+    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(float));
     double d = dot_f32(n, y, dy);
     float d_hi = (float)d, d_lo = (float)(d - (double)d_hi);
     const __m256 vhi = _mm256_set1_ps(d_hi), vlo = _mm256_set1_ps(d_lo);
@@ -598,6 +620,8 @@ static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy,
 
 static void softmax_backward_f64_avx2(size_t n, const double *y, const double *dy, double *dx)
 {
+    lb_avx2_prefetch_next_rows(y + n, dy + n, n * sizeof(double));
+    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(double));
     double d = dot_f64(n, y, dy);
     const __m256d vd = _mm256_set1_pd(d);
     size_t j = 0;
@@ -611,6 +635,8 @@ static void softmax_backward_f64_avx2(size_t n, const double *y, const double *d
 static void log_softmax_backward_f32_avx2(size_t n, const float *logy, const float *dy,
                                           float *dx)
 {
+    lb_avx2_prefetch_next_rows(logy + n, dy + n, n * sizeof(float));
+    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(float));
     double s = sum_f32(n, dy);
     float s_hi = (float)s, s_lo = (float)(s - (double)s_hi);
     const __m256 vhi = _mm256_set1_ps(s_hi), vlo = _mm256_set1_ps(s_lo);
@@ -631,6 +657,8 @@ static void log_softmax_backward_f32_avx2(size_t n, const float *logy, const flo
 static void log_softmax_backward_f64_avx2(size_t n, const double *logy, const double *dy,
                                           double *dx)
 {
+    lb_avx2_prefetch_next_rows(logy + n, dy + n, n * sizeof(double));
+    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(double));
     double s = sum_f64(n, dy);
     const __m256d vs = _mm256_set1_pd(s);
     size_t j = 0;
