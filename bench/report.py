@@ -34,6 +34,9 @@ NAME_RE = re.compile(
 PEER_ORDER = ["onednn", "naive", "blas", "torch", "memcpy"]
 
 
+args_real_time = False
+
+
 def load(paths):
     """{(op, dtype, impl, rows, cols, nthr): record} with per-repetition
     lists of real time (us), bytes/s and bw_frac, or a skip/error text."""
@@ -51,14 +54,17 @@ def load(paths):
                 continue
             key = (m["op"], m["dtype"], m["impl"], int(m["rows"]), int(m["cols"]),
                    int(m["nthr"]))
-            rec = runs.setdefault(key, {"time_us": [], "bps": [], "bw": [], "error": None})
+            rec = runs.setdefault(key, {"time_us": [], "bytes": [], "bw": [], "error": None})
             if b.get("error_occurred"):
                 rec["error"] = b.get("error_message", "error")
                 continue
             scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "ns")]
-            rec["time_us"].append(b["real_time"] * scale)
-            if "bytes_per_second" in b:
-                rec["bps"].append(b["bytes_per_second"])
+            # 1 thread: CPU time (the call runs on the benchmark thread; other
+            # processes' preemption does not count). More: real time.
+            t = b["cpu_time"] if key[5] == 1 and not args_real_time else b["real_time"]
+            rec["time_us"].append(t * scale)
+            if "bytes_per_second" in b:  # Google Benchmark divides by real time
+                rec["bytes"].append(b["bytes_per_second"] * b["real_time"] * scale * 1e-6)
             if "bw_frac" in b:
                 rec["bw"].append(b["bw_frac"])
     return runs, context
@@ -121,8 +127,14 @@ def tables(runs, args):
                     line.append(fmt_time(t))
                     if t and (best is None or t < best[1]):
                         best = (p, t)
-            bps = median(lb["bps"]) if lb else None
-            bw = median(lb["bw"]) if lb else None
+            bps = bw = None
+            if lb and lb["bytes"] and lb_t:
+                bps = median(lb["bytes"]) / (lb_t * 1e-6)
+                mc = runs.get(("memcpy", "f32", "memcpy", rows, cols, nthr))
+                if mc and mc["bytes"] and mc["time_us"]:
+                    bw = bps / (median(mc["bytes"]) / (median(mc["time_us"]) * 1e-6))
+                elif lb["bw"]:
+                    bw = median(lb["bw"])
             line.append(f"{bps / 1e9:.1f}" if bps else "-")
             line.append(f"{100 * bw:.0f}%" if bw else "-")
             if best and lb_t:
@@ -199,7 +211,11 @@ def main():
     ap.add_argument("--dtype", default="", help="f32 or f64 (default both)")
     ap.add_argument("--ops", default="", help="operations to show (comma list; default all)")
     ap.add_argument("--plot", default="", help="write a throughput figure (.svg or .png)")
+    ap.add_argument("--real-time", action="store_true",
+                    help="use real time for 1-thread runs too (default: CPU time)")
     args = ap.parse_args()
+    global args_real_time
+    args_real_time = args.real_time
     args.cols = [int(c) for c in args.cols.split(",") if c]
     args.ops = [o for o in args.ops.split(",") if o]
     runs, context = load(args.json)
@@ -209,9 +225,11 @@ def main():
     print(f"# lossblas {context.get('lossblas_version', '?')} kernels="
           f"{context.get('lossblas_isa', '?')} suite={context.get('lossblas_suite', '?')} "
           f"host={host} cpus={context.get('num_cpus', '?')} date={context.get('date', '?')}")
-    print("# times: median real time per call in microseconds; GB/s and %bw: lossblas bytes "
-          "(minimum traffic) per second, and as a fraction of a memcpy of the same traffic "
-          "with the same threads; speedup = best peer time / lossblas time\n")
+    print("# times: median over repetitions of the time per call in microseconds (CPU time "
+          "for 1 thread, real time for 2); GB/s: lossblas bytes (the minimum traffic: inputs "
+          "read + outputs written) per second; %bw: that over the bandwidth of memcpy of a "
+          "rows x cols f32 matrix, same threads, same run; speedup = best peer time / "
+          "lossblas time\n")
     print(tables(runs, args))
     if args.plot:
         plot(runs, args, args.plot)
