@@ -62,15 +62,17 @@ typedef struct lb_kernel_table {
     void (*jacobian_full_f64)(size_t n, const double *y, double *jac);
     /* MSE / MAE of one row: loss_out[j] (when non-NULL) = the element's loss,
      * dpred[j] (when non-NULL) = its derivative times grad_mul; returns the
-     * row's loss sum (in double). dpred may be pred. */
+     * row's loss sum (in double). dpred may be pred. stream_stores: the
+     * outputs will not be read back soon (the pass is larger than the
+     * caches), so a kernel may write them with non-temporal stores. */
     double (*mse_row_f32)(size_t n, const float *pred, const float *target, float *loss_out,
-                          float *dpred, double grad_mul);
+                          float *dpred, double grad_mul, bool stream_stores);
     double (*mse_row_f64)(size_t n, const double *pred, const double *target, double *loss_out,
-                          double *dpred, double grad_mul);
+                          double *dpred, double grad_mul, bool stream_stores);
     double (*mae_row_f32)(size_t n, const float *pred, const float *target, float *loss_out,
-                          float *dpred, double grad_mul);
+                          float *dpred, double grad_mul, bool stream_stores);
     double (*mae_row_f64)(size_t n, const double *pred, const double *target, double *loss_out,
-                          double *dpred, double grad_mul);
+                          double *dpred, double grad_mul, bool stream_stores);
 } lb_kernel_table;
 
 /* The table in use (chosen once; see dispatch.c). Never NULL. */
@@ -102,13 +104,13 @@ double lb_ref_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *co
 void lb_ref_jacobian_full_f32(size_t n, const float *y, float *jac);
 void lb_ref_jacobian_full_f64(size_t n, const double *y, double *jac);
 double lb_ref_mse_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
-                          float *dpred, double grad_mul);
+                          float *dpred, double grad_mul, bool stream_stores);
 double lb_ref_mse_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
-                          double *dpred, double grad_mul);
+                          double *dpred, double grad_mul, bool stream_stores);
 double lb_ref_mae_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
-                          float *dpred, double grad_mul);
+                          float *dpred, double grad_mul, bool stream_stores);
 double lb_ref_mae_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
-                          double *dpred, double grad_mul);
+                          double *dpred, double grad_mul, bool stream_stores);
 
 /* AVX2+FMA kernels that live outside softmax_avx2.c (which fills the table). */
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
@@ -118,13 +120,13 @@ double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *c
 void lb_avx2_jacobian_full_f32(size_t n, const float *y, float *jac);
 void lb_avx2_jacobian_full_f64(size_t n, const double *y, double *jac);
 double lb_avx2_mse_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
-                           float *dpred, double grad_mul);
+                           float *dpred, double grad_mul, bool stream_stores);
 double lb_avx2_mse_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
-                           double *dpred, double grad_mul);
+                           double *dpred, double grad_mul, bool stream_stores);
 double lb_avx2_mae_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
-                           float *dpred, double grad_mul);
+                           float *dpred, double grad_mul, bool stream_stores);
 double lb_avx2_mae_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
-                           double *dpred, double grad_mul);
+                           double *dpred, double grad_mul, bool stream_stores);
 
 /* ------------------------------------------------------------------------ */
 /* Argument checks                                                          */
@@ -162,6 +164,11 @@ static inline bool lb_reduction_valid(lb_reduction r)
 /* ------------------------------------------------------------------------ */
 /* Threads and fixed-order reductions                                       */
 /* ------------------------------------------------------------------------ */
+
+/* Passes touching more than this many bytes outrun the caches (L3 is 32 MiB
+ * on the target machine, shared): their outputs are written with
+ * non-temporal stores where a kernel supports them. */
+#define LB_STREAM_MIN_BYTES ((size_t)24 << 20)
 
 /* Threads to use for a pass over rows rows of work_per_row elements: 1 for
  * small work (entering a parallel region costs microseconds), else the

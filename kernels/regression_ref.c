@@ -10,8 +10,9 @@
 /* e = pred - target; loss e^2, derivative 2e */
 #define REGRESSION_ROWS(REAL_, SUFFIX)                                                          \
     double lb_ref_mse_row##SUFFIX(size_t n, const REAL_ *pred, const REAL_ *target, REAL_ *loss_out, \
-                          REAL_ *dpred, double grad_mul)                                     \
+                          REAL_ *dpred, double grad_mul, bool stream_stores)                \
     {                                                                                        \
+        (void)stream_stores; /* plain stores here */                                          \
         lb_blocked_sum sum = {0};                                                            \
         for (size_t j = 0; j < n; j++) {                                                     \
             double e = (double)pred[j] - (double)target[j];                                  \
@@ -24,8 +25,9 @@
     }                                                                                        \
     /* loss |e|, derivative sign(e): 0 at e == 0, NaN for NaN (torch's sgn) */               \
     double lb_ref_mae_row##SUFFIX(size_t n, const REAL_ *pred, const REAL_ *target, REAL_ *loss_out, \
-                          REAL_ *dpred, double grad_mul)                                     \
+                          REAL_ *dpred, double grad_mul, bool stream_stores)                \
     {                                                                                        \
+        (void)stream_stores; /* plain stores here */                                          \
         lb_blocked_sum sum = {0};                                                            \
         for (size_t j = 0; j < n; j++) {                                                     \
             double e = (double)pred[j] - (double)target[j];                                  \

@@ -17,7 +17,8 @@
  *   cross-entropy loss      relative 1e-6 (f32) / 1e-12 (f64)
  *   cross-entropy gradient  |diff| <= 8 u (p_j A + a_j) |grad_mul|
  *   jacobian_full           bitwise equal (same products, same rounding)
- *   mse / mae rows          element outputs bitwise equal, row sums 1e-12 relative
+ *   mse / mae rows          element outputs bitwise equal (also with streaming
+ *                           stores), row sums 1e-12 relative
  * Special rows must agree exactly in kind: NaN where the reference has NaN,
  * the same infinities and exact zeros.
  * Run only in the avx2 pass (skipped elsewhere and where the CPU lacks
@@ -490,11 +491,14 @@ static void regression_agreement(bool f64, bool squared)
     tu_rng r = {f64 ? 141u : 140u};
     size_t max_n = 4099;
     double *p = malloc(max_n * sizeof *p), *t = malloc(max_n * sizeof *t);
-    double *l1 = malloc(max_n * sizeof *l1), *l2 = malloc(max_n * sizeof *l2);
-    double *d1 = malloc(max_n * sizeof *d1), *d2 = malloc(max_n * sizeof *d2);
+    /* the kernel outputs 32-byte aligned, so the streaming stores are used */
+    size_t bytes64 = (max_n * sizeof(double) + 31) / 32 * 32;
+    size_t bytes32 = (max_n * sizeof(float) + 31) / 32 * 32;
+    double *l1 = aligned_alloc(32, bytes64), *l2 = malloc(max_n * sizeof *l2);
+    double *d1 = aligned_alloc(32, bytes64), *d2 = malloc(max_n * sizeof *d2);
     float *pf = malloc(max_n * sizeof *pf), *tf = malloc(max_n * sizeof *tf);
-    float *l1f = malloc(max_n * sizeof *l1f), *l2f = malloc(max_n * sizeof *l2f);
-    float *d1f = malloc(max_n * sizeof *d1f), *d2f = malloc(max_n * sizeof *d2f);
+    float *l1f = aligned_alloc(32, bytes32), *l2f = malloc(max_n * sizeof *l2f);
+    float *d1f = aligned_alloc(32, bytes32), *d2f = malloc(max_n * sizeof *d2f);
     for (size_t cc = 0; cc < 67 + 2; cc++) {
         size_t n = cc < 67 ? cc + 1 : long_cols[cc - 67];
         for (size_t j = 0; j < n; j++) {
@@ -510,15 +514,15 @@ static void regression_agreement(bool f64, bool squared)
         double mul = 1.0 / 3.0, s1, s2;
         bool nan_expected = n > 3;
         if (f64) {
-            s1 = (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, l1, d1, mul);
-            s2 = (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, l2, d2, mul);
+            s1 = (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, l1, d1, mul, n % 2 == 0);
+            s2 = (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, l2, d2, mul, false);
             cr_assert(memcmp(l1, l2, n * sizeof *l1) == 0, "f64 losses differ at n=%zu", n);
             for (size_t j = 0; j < n; j++)
                 cr_assert(d1[j] == d2[j] || (isnan(d1[j]) && isnan(d2[j])),
                           "f64 derivative differs at n=%zu j=%zu", n, j);
         } else {
-            s1 = (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, l1f, d1f, mul);
-            s2 = (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, l2f, d2f, mul);
+            s1 = (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, l1f, d1f, mul, n % 2 == 0);
+            s2 = (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, l2f, d2f, mul, false);
             for (size_t j = 0; j < n; j++) {
                 cr_assert(l1f[j] == l2f[j] || (isnan(l1f[j]) && isnan(l2f[j])),
                           "f32 loss differs at n=%zu j=%zu", n, j);
@@ -532,10 +536,10 @@ static void regression_agreement(bool f64, bool squared)
         if (n > 3) {
             p[n / 2] = pf[n / 2] = 1;
             t[n / 3] = tf[n / 3] = 2;
-            s1 = f64 ? (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, NULL, NULL, mul)
-                     : (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul);
-            s2 = f64 ? (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, NULL, NULL, mul)
-                     : (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul);
+            s1 = f64 ? (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, NULL, NULL, mul, false)
+                     : (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul, false);
+            s2 = f64 ? (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, NULL, NULL, mul, false)
+                     : (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul, false);
             cr_assert(fabs(s1 - s2) <= 1e-12 * fabs(s2), "row sums %.17g vs %.17g", s1, s2);
         }
     }
