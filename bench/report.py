@@ -171,14 +171,17 @@ def plot(runs, args, out_path):
         "svg size 1200,900 dynamic font 'sans,11'"
     script += [f"set terminal {term}", f"set output '{out_path}'",
                f"set multiplot layout 2,2 title 'lossblas {dtype}, {cols} classes: rows/s vs batch "
-               f"(median, out-of-cache buffers)'",
-               "set logscale xy", "set format x '%.0s%c'", "set format y '%.0s%c'",
+               f"(median; out-of-cache buffers; threads: "
+               f"{','.join(map(str, args.plot_threads))})'",
+               "set termoption noenhanced", "set logscale xy", "set format x '%.0s%c'", "set format y '%.0s%c'",
                "set key left top font ',9'", "set grid", "set xlabel 'batch (rows)'",
                "set ylabel 'rows / s'"]
     for op in ops[:4]:
         plots = []
+        colors = {"lossblas": "#c00000", "onednn": "#0060c0", "naive": "#808080",
+                  "torch": "#20a020"}
         for impl in ["lossblas", "onednn", "naive", "torch"]:
-            for nthr in (1, 2):
+            for nthr in args.plot_threads:
                 pts = []
                 for (o, d, i, r, c, t), rec in runs.items():
                     if (o, d, i, c, t) == (op, dtype, impl, cols, nthr) and rec["time_us"]:
@@ -190,7 +193,8 @@ def plot(runs, args, out_path):
                     for r, v in sorted(pts):
                         f.write(f"{r} {v}\n")
                 dash = "" if nthr == 1 else " dt 2"
-                plots.append(f"'{fn}' using 1:2 with linespoints title '{impl} {nthr}T'{dash}")
+                plots.append(f"'{fn}' using 1:2 with linespoints lw 2 lc rgb '{colors[impl]}' "
+                             f"title '{impl} {nthr}T'{dash}")
         if plots:
             script.append(f"set title '{op}'")
             script.append("plot " + ", ".join(plots))
@@ -211,6 +215,9 @@ def main():
     ap.add_argument("--dtype", default="", help="f32 or f64 (default both)")
     ap.add_argument("--ops", default="", help="operations to show (comma list; default all)")
     ap.add_argument("--plot", default="", help="write a throughput figure (.svg or .png)")
+    ap.add_argument("--plot-threads", default="1",
+                    help="thread counts to plot (comma list; default 1: 2-thread figures on a "
+                         "busy 2-core machine mostly measure waiting for a core)")
     ap.add_argument("--real-time", action="store_true",
                     help="use real time for 1-thread runs too (default: CPU time)")
     args = ap.parse_args()
@@ -218,6 +225,7 @@ def main():
     args_real_time = args.real_time
     args.cols = [int(c) for c in args.cols.split(",") if c]
     args.ops = [o for o in args.ops.split(",") if o]
+    args.plot_threads = [int(t) for t in args.plot_threads.split(",") if t]
     runs, context = load(args.json)
     if not runs:
         sys.exit("no lossblas_bench results in " + ", ".join(args.json))
