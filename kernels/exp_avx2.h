@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdbool.h>
 
 /* Smallest argument the shifted f32 exp takes; exp(-104) already rounds to
  * 0 in float, so clamping there changes nothing. */
@@ -81,21 +82,27 @@ static inline float lb_exp_floor_f32(float m)
 
 /* exp(x - m) for a row maximum m (finite), x <= m or NaN; minus_m = -m,
  * floor = lb_exp_floor_f32(m). The difference is formed exactly as t + t_lo
- * by Fast2Sum on (min, max) of x and -m: with x <= m the operand of larger
- * magnitude is always min(x, -m). So the rounding error of x - m (up to half
- * an ulp of |x - m| <= 128, many ulps of the result) reaches the reduced
- * argument. Entries far below m (and -inf) give exactly 0; NaN gives NaN
- * (the operand orders of max/min keep a NaN). */
-static inline __m256 lb_exp_shifted_f32_avx2(__m256 x, __m256 minus_m, __m256 floor)
+ * by Knuth's TwoSum (all additions: they run on the FP add pipes, which the
+ * FMA-heavy rest leaves idle), so the rounding error of x - m (up to half an
+ * ulp of |x - m| <= 130, many ulps of the result) reaches the reduced
+ * argument. Entries below the floor (and -inf) give exactly 0; NaN gives
+ * NaN (the operand order of max keeps a NaN).
+ * clamp: bound t below by LB_EXP_F32_LOWEST. Needed only when |m| > 2^24:
+ * otherwise the floor is within 130 of m, so t >= -130 and 2^(n+64) stays a
+ * normal number. */
+static inline __m256 lb_exp_shifted_f32_avx2(__m256 x, __m256 minus_m, __m256 floor, bool clamp)
 {
     x = _mm256_max_ps(floor, x);
-    __m256 big = _mm256_min_ps(minus_m, x);
-    __m256 small = _mm256_max_ps(minus_m, x);
-    __m256 t = _mm256_add_ps(big, small);
-    __m256 t_lo = _mm256_sub_ps(small, _mm256_sub_ps(t, big));
-    t = _mm256_max_ps(_mm256_set1_ps(LB_EXP_F32_LOWEST), t);
+    __m256 t = _mm256_add_ps(x, minus_m);
+    __m256 x_part = _mm256_sub_ps(t, minus_m);
+    __m256 m_part = _mm256_sub_ps(t, x_part);
+    __m256 t_lo = _mm256_add_ps(_mm256_sub_ps(x, x_part), _mm256_sub_ps(minus_m, m_part));
+    if (clamp) t = _mm256_max_ps(_mm256_set1_ps(LB_EXP_F32_LOWEST), t);
     return lb_exp_f32_avx2(t, t_lo);
 }
+
+/* Whether rows with maximum m need the clamped form above. */
+static inline bool lb_exp_needs_clamp_f32(float m) { return !(fabsf(m) <= 0x1p24f); }
 
 /* exp(t) for any float t: overflow gives +inf, underflow 0 or the right
  * subnormal, NaN stays NaN. The scale 2^n is applied as two factors

@@ -134,9 +134,9 @@ static double sum_exp_scalar_f32(size_t n, const float *x, float m, float *e)
     return s;
 }
 
-double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
+static inline __attribute__((always_inline)) double sum_exp_f32_impl(size_t n, const float *x,
+                                                                    float m, float *e, bool clamp)
 {
-    if (needs_scalar_exp_f32(m)) return sum_exp_scalar_f32(n, x, m, e);
     const __m256 vm = _mm256_set1_ps(-m), floor = _mm256_set1_ps(lb_exp_floor_f32(m));
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
@@ -144,8 +144,8 @@ double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
         __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
         size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
         for (; j + 16 <= block_end; j += 16) {
-            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor);
-            __m256 e1 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j + 8), vm, floor);
+            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, clamp);
+            __m256 e1 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j + 8), vm, floor, clamp);
             if (e) {
                 _mm256_storeu_ps(e + j, e0);
                 _mm256_storeu_ps(e + j + 8, e1);
@@ -154,7 +154,7 @@ double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
             lb_acc_f32_in_f64(&lo1, &hi1, e1);
         }
         if (j + 8 <= block_end) {
-            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor);
+            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, clamp);
             if (e) _mm256_storeu_ps(e + j, e0);
             lb_acc_f32_in_f64(&lo0, &hi0, e0);
             j += 8;
@@ -165,13 +165,20 @@ double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
         __m256 v = _mm256_maskload_ps(x + j, mask);
-        __m256 e0 = _mm256_and_ps(lb_exp_shifted_f32_avx2(v, vm, floor), _mm256_castsi256_ps(mask));
+        __m256 e0 = _mm256_and_ps(lb_exp_shifted_f32_avx2(v, vm, floor, clamp), _mm256_castsi256_ps(mask));
         if (e) _mm256_maskstore_ps(e + j, mask, e0);
         __m256d lo = _mm256_setzero_pd(), hi = lo;
         lb_acc_f32_in_f64(&lo, &hi, e0);
         total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
     }
     return lb_hsum_f64(total);
+}
+
+double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
+{
+    if (needs_scalar_exp_f32(m)) return sum_exp_scalar_f32(n, x, m, e);
+    if (lb_exp_needs_clamp_f32(m)) return sum_exp_f32_impl(n, x, m, e, true);
+    return sum_exp_f32_impl(n, x, m, e, false);
 }
 
 double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e)
@@ -303,10 +310,10 @@ void lb_avx2_write_scaled_exp_f32(size_t n, const float *x, float m, float k, fl
     size_t j = 0;
     for (; j + 8 <= n; j += 8)
         _mm256_storeu_ps(y + j,
-                         _mm256_mul_ps(lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor), vk));
+                         _mm256_mul_ps(lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, true), vk));
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 e = lb_exp_shifted_f32_avx2(_mm256_maskload_ps(x + j, mask), vm, floor);
+        __m256 e = lb_exp_shifted_f32_avx2(_mm256_maskload_ps(x + j, mask), vm, floor, true);
         _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(e, vk));
     }
 }
@@ -476,8 +483,8 @@ static enum avx2_row_kind max_and_log_sum_f64(size_t n, const double *x, double 
 }
 
 /* y = (x - m) - log s evaluated in double (x - m is exact there), rounded
- * once to float: the same bits as the reference. A split of m + log s into
- * two floats would lose log s next to a huge m. */
+ * once to float: the same bits as the reference. Used for a huge m, where a
+ * split of m + log s into two floats would lose log s. */
 static inline __m128 log_softmax_half_f32(__m128 x, __m256d m, __m256d log_s)
 {
     return _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(x), m), log_s));
@@ -493,8 +500,21 @@ static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
     case AVX2_ROW_FINITE: break;
     }
     lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(float));
-    const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
     size_t j = 0;
+    if (fabsf(m) <= 0x1p24f) {
+        /* c = m + log s is exact enough in double here (m has 24 bits at
+         * most 2^24 in size); split c = c_hi + c_lo into floats and take
+         * y = (x - c_hi) - c_lo: two roundings, within 1 ulp (x - c_hi is
+         * exact near the maximum), -inf stays -inf. */
+        double c = (double)m + log_s;
+        float c_hi = (float)c, c_lo = (float)(c - (double)c_hi);
+        const __m256 vhi = _mm256_set1_ps(c_hi), vlo = _mm256_set1_ps(c_lo);
+        for (; j + 8 <= n; j += 8)
+            _mm256_storeu_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vhi), vlo));
+        for (; j < n; j++) y[j] = (x[j] - c_hi) - c_lo;
+        return;
+    }
+    const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
     for (; j + 8 <= n; j += 8) {
         __m256 v = _mm256_loadu_ps(x + j);
         __m128 lo = log_softmax_half_f32(_mm256_castps256_ps128(v), vm, vl);

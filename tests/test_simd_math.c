@@ -72,12 +72,18 @@ static uint32_t bits_f32(float f)
     return u;
 }
 
-/* exp(x - m) of the kernels, one lane */
-static float shifted_exp(float x, float m)
+/* exp(x - m) of the kernels, one lane, in the form they pick for m (or
+ * with the clamp forced) */
+static float shifted_exp_form(float x, float m, bool clamp)
 {
     __m256 e = lb_exp_shifted_f32_avx2(_mm256_set1_ps(x), _mm256_set1_ps(-m),
-                                       _mm256_set1_ps(lb_exp_floor_f32(m)));
+                                       _mm256_set1_ps(lb_exp_floor_f32(m)), clamp);
     return _mm_cvtss_f32(_mm256_castps256_ps128(e));
+}
+
+static float shifted_exp(float x, float m)
+{
+    return shifted_exp_form(x, m, lb_exp_needs_clamp_f32(m));
 }
 
 /* Max ulp error of the f32 exp over the floats of [lo_bits, hi_bits] (bit
@@ -132,6 +138,7 @@ Test(simd_exp, f32_shifted_difference_is_exact)
     for (int i = 0; i < 2000000; i++) {
         float m = (float)tu_uniform(&r, -200, 200);
         if (i % 4 == 0) m = (float)tu_uniform(&r, -1e30, 1e30);
+        if (i % 8 == 1) m = (float)tu_uniform(&r, -0x1p24, 0x1p24); /* largest unclamped */
         float x = (float)(m - tu_uniform(&r, 0, 110));
         if (i % 3 == 0) x = (float)tu_uniform(&r, -3, 3); /* small x, large |m| */
         if (x > m) continue;
@@ -139,6 +146,9 @@ Test(simd_exp, f32_shifted_difference_is_exact)
         uint64_t d = ulp_f32(shifted_exp(x, m), want);
         if (d > max) max = d;
         cr_assert(d <= 1, "exp(%a - %a) = %a, want %a", x, m, shifted_exp(x, m), want);
+        /* the unclamped form, where the kernels use it, is the clamped one */
+        if (!lb_exp_needs_clamp_f32(m))
+            cr_assert(shifted_exp_form(x, m, false) == shifted_exp_form(x, m, true));
     }
     cr_log_info("exp f32 shifted: max %llu ulp", (unsigned long long)max);
 }
