@@ -163,10 +163,9 @@ void bench_register_commit(void)
         gb_arg_names(b, names, 3);
         gb_use_real_time(b);
         gb_unit(b, 1);
-        for (int t = 0; t < g->n_threads; t++) {
-            int64_t a[3] = {pending[k].rows, pending[k].cols, g->threads[t]};
-            gb_args(b, a, 3);
-        }
+        const int64_t *lists[3] = {&pending[k].rows, &pending[k].cols, g->threads};
+        const int lens[3] = {1, 1, g->n_threads};
+        gb_args_product(b, lists, lens, 3);
     }
     n_pending = 0;
 }
