@@ -12,6 +12,13 @@
 # has a non-zero "ERROR SUMMARY" (invalid accesses, uninitialised values,
 # definite/possible leaks). Known benign reports are in tools/valgrind.supp.
 #
+# Caveats: valgrind computes x87 long double in double precision, so tests
+# whose oracle is a long-double computation can fail under valgrind only
+# (reported as "test failures (memcheck clean)"); and a test that fails a
+# cr_assert leaves its own buffers unfreed (Criterion jumps out of the test),
+# which memcheck reports as definite leaks in that test's process. Judge leak
+# reports together with the test failures listed next to them.
+#
 # usage: tools/valgrind_tests.sh [test-name ...]   (default: every test_* binary)
 # env:   LOSSBLAS_VG_BUILD_DIR   build directory (default build-vg)
 #        LOSSBLAS_ISA            avx2 (default) or scalar
