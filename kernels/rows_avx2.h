@@ -41,8 +41,8 @@ void lb_avx2_scale_f64(size_t n, double *y, double k);
 void lb_avx2_write_scaled_exp_f32(size_t n, const float *x, float m, float k, float *y);
 void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y);
 
-/* Prefetch (into L2) the rows after the current ones, of bytes bytes each,
- * when the rows are short (see softmax_avx2.c). */
-void lb_avx2_prefetch_next_rows(const void *next_a, const void *next_b, size_t bytes);
+/* Prefetch (into L2) the row of bytes bytes after the current one, when
+ * rows are short (see softmax_avx2.c). */
+void lb_avx2_prefetch_next_row(const void *next, size_t bytes);
 
 #endif /* LOSSBLAS_ROWS_AVX2_H */

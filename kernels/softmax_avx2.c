@@ -343,13 +343,10 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
  * LB_PREFETCH_ROW_BYTES, where the hardware prefetcher has too little
  * run-up within one row. */
 #define LB_PREFETCH_ROW_BYTES ((size_t)16 * 1024)
-void lb_avx2_prefetch_next_rows(const void *next_x, const void *next_y, size_t bytes)
+void lb_avx2_prefetch_next_row(const void *next, size_t bytes)
 {
     if (bytes > LB_PREFETCH_ROW_BYTES) return;
-    for (size_t off = 0; off < bytes; off += 64) {
-        _mm_prefetch((const char *)next_x + off, _MM_HINT_T1);
-        _mm_prefetch((const char *)next_y + off, _MM_HINT_T1);
-    }
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)next + off, _MM_HINT_T1);
 }
 
 /* y = exp(x - m) * (1/s): the reciprocal is rounded once from double, so an
@@ -366,7 +363,8 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
         case AVX2_ROW_FINITE: break;
         }
-        lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(float));
+        lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+        lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
         s = lb_avx2_sum_exp_f32(n, x, m, y);
         if (isnan(s)) {
             lb_avx2_fill_f32(n, y, NAN);
@@ -392,7 +390,8 @@ static void softmax_f64_avx2(size_t n, const double *x, double *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
         case AVX2_ROW_FINITE: break;
         }
-        lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(double));
+        lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
+        lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
         s = lb_avx2_sum_exp_f64(n, x, m, y);
         if (isnan(s)) {
             lb_avx2_fill_f64(n, y, NAN);
@@ -499,7 +498,8 @@ static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
     case AVX2_ROW_FINITE: break;
     }
-    lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(float));
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     size_t j = 0;
     if (fabsf(m) <= 0x1p24f) {
         /* c = m + log s is exact enough in double here (m has 24 bits at
@@ -533,7 +533,8 @@ static void log_softmax_f64_avx2(size_t n, const double *x, double *y)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, -INFINITY); return;
     case AVX2_ROW_FINITE: break;
     }
-    lb_avx2_prefetch_next_rows(x + n, y + n, n * sizeof(double));
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
+    lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
     const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
     size_t j = 0;
     for (; j + 4 <= n; j += 4)
@@ -548,21 +549,23 @@ static void log_softmax_f64_avx2(size_t n, const double *x, double *y)
 /* <a, b> for float rows, products exact in double, summed in double lanes. */
 static double dot_f32(size_t n, const float *a, const float *b)
 {
-    __m256d total = _mm256_setzero_pd();
+    /* Groups of 32 terms: the 4 products of each lane are summed in float
+     * (FMA: one rounding per step, error <= 3u of the group's magnitude),
+     * then the group is widened into double lanes, so the error stays a few
+     * u of sum |a_j b_j| whatever n is, at a quarter of the conversions. */
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
     size_t j = 0;
-    while (j + 8 <= n) {
-        __m256d lo = _mm256_setzero_pd(), hi = lo;
-        size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
-        for (; j + 8 <= block_end; j += 8) {
-            __m256 va = _mm256_loadu_ps(a + j), vb = _mm256_loadu_ps(b + j);
-            lo = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(va)),
-                                 _mm256_cvtps_pd(_mm256_castps256_ps128(vb)), lo);
-            hi = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(va, 1)),
-                                 _mm256_cvtps_pd(_mm256_extractf128_ps(vb, 1)), hi);
-        }
-        total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
+    for (; j + 32 <= n; j += 32) {
+        __m256 g01 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8),
+                                     _mm256_mul_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j)));
+        __m256 g23 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 24), _mm256_loadu_ps(b + j + 24),
+                                     _mm256_mul_ps(_mm256_loadu_ps(a + j + 16),
+                                                   _mm256_loadu_ps(b + j + 16)));
+        lb_acc_f32_in_f64(&lo, &hi, _mm256_add_ps(g01, g23));
     }
-    double d = lb_hsum_f64(total);
+    for (; j + 8 <= n; j += 8)
+        lb_acc_f32_in_f64(&lo, &hi, _mm256_mul_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j)));
+    double d = lb_hsum_f64(_mm256_add_pd(lo, hi));
     for (; j < n; j++) d += (double)a[j] * (double)b[j];
     return d;
 }
@@ -592,15 +595,16 @@ static double dot_f64(size_t n, const double *a, const double *b)
 /* sum of a float row in double lanes */
 static double sum_f32(size_t n, const float *a)
 {
-    __m256d total = _mm256_setzero_pd();
+    /* as dot_f32: groups of 4 vectors summed in float, then widened */
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
     size_t j = 0;
-    while (j + 8 <= n) {
-        __m256d lo = _mm256_setzero_pd(), hi = lo;
-        size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
-        for (; j + 8 <= block_end; j += 8) lb_acc_f32_in_f64(&lo, &hi, _mm256_loadu_ps(a + j));
-        total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
+    for (; j + 32 <= n; j += 32) {
+        __m256 g01 = _mm256_add_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(a + j + 8));
+        __m256 g23 = _mm256_add_ps(_mm256_loadu_ps(a + j + 16), _mm256_loadu_ps(a + j + 24));
+        lb_acc_f32_in_f64(&lo, &hi, _mm256_add_ps(g01, g23));
     }
-    double s = lb_hsum_f64(total);
+    for (; j + 8 <= n; j += 8) lb_acc_f32_in_f64(&lo, &hi, _mm256_loadu_ps(a + j));
+    double s = lb_hsum_f64(_mm256_add_pd(lo, hi));
     for (; j < n; j++) s += a[j];
     return s;
 }
@@ -625,8 +629,8 @@ static double sum_f64(size_t n, const double *a)
  * accuracy. */
 static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy, float *dx)
 {
-    lb_avx2_prefetch_next_rows(y + n, dy + n, n * sizeof(float));
-    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(float));
+    lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
+    lb_avx2_prefetch_next_row(dy + n, n * sizeof(float));
     double d = dot_f32(n, y, dy);
     float d_hi = (float)d, d_lo = (float)(d - (double)d_hi);
     const __m256 vhi = _mm256_set1_ps(d_hi), vlo = _mm256_set1_ps(d_lo);
@@ -640,8 +644,8 @@ static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy,
 
 static void softmax_backward_f64_avx2(size_t n, const double *y, const double *dy, double *dx)
 {
-    lb_avx2_prefetch_next_rows(y + n, dy + n, n * sizeof(double));
-    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(double));
+    lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
+    lb_avx2_prefetch_next_row(dy + n, n * sizeof(double));
     double d = dot_f64(n, y, dy);
     const __m256d vd = _mm256_set1_pd(d);
     size_t j = 0;
@@ -655,8 +659,8 @@ static void softmax_backward_f64_avx2(size_t n, const double *y, const double *d
 static void log_softmax_backward_f32_avx2(size_t n, const float *logy, const float *dy,
                                           float *dx)
 {
-    lb_avx2_prefetch_next_rows(logy + n, dy + n, n * sizeof(float));
-    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(float));
+    lb_avx2_prefetch_next_row(logy + n, n * sizeof(float));
+    lb_avx2_prefetch_next_row(dy + n, n * sizeof(float));
     double s = sum_f32(n, dy);
     float s_hi = (float)s, s_lo = (float)(s - (double)s_hi);
     const __m256 vhi = _mm256_set1_ps(s_hi), vlo = _mm256_set1_ps(s_lo);
@@ -677,8 +681,8 @@ static void log_softmax_backward_f32_avx2(size_t n, const float *logy, const flo
 static void log_softmax_backward_f64_avx2(size_t n, const double *logy, const double *dy,
                                           double *dx)
 {
-    lb_avx2_prefetch_next_rows(logy + n, dy + n, n * sizeof(double));
-    lb_avx2_prefetch_next_rows(dx + n, dx + n, n * sizeof(double));
+    lb_avx2_prefetch_next_row(logy + n, n * sizeof(double));
+    lb_avx2_prefetch_next_row(dy + n, n * sizeof(double));
     double s = sum_f64(n, dy);
     const __m256d vs = _mm256_set1_pd(s);
     size_t j = 0;

@@ -85,7 +85,8 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
         m = lb_avx2_row_max_f32(n, x);
         if (lb_avx2_classify_f32(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
             return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-        lb_avx2_prefetch_next_rows(x + n, grad ? grad + n : x + n, n * sizeof(float));
+        lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+        if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
         /* the sum around the target, e_j stored into grad */
         rest = lb_avx2_sum_exp_f32(t, x, m, grad) +
                lb_avx2_sum_exp_f32(n - t - 1, x + t + 1, m, grad ? grad + t + 1 : NULL);
@@ -122,7 +123,8 @@ double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *c
         m = lb_avx2_row_max_f64(n, x);
         if (lb_avx2_classify_f64(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
             return lb_ref_xent_row_f64(n, x, coef, grad, grad_mul);
-        lb_avx2_prefetch_next_rows(x + n, grad ? grad + n : x + n, n * sizeof(double));
+        lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
+        if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(double));
         rest = lb_avx2_sum_exp_f64(t, x, m, grad) +
                lb_avx2_sum_exp_f64(n - t - 1, x + t + 1, m, grad ? grad + t + 1 : NULL);
         if (isnan(rest)) {
