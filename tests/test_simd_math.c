@@ -10,7 +10,8 @@
  *                                   float of the subnormal range [-104, -87])
  *   f32 exp(x - m), any x <= m     <= 1 ulp of exp((double)x - m)
  *   f32 exp on [-110, 89]          <= 1 ulp, +inf beyond ln(FLT_MAX)
- *   f64 exp on [-746, 0], any      <= 1 ulp of expl rounded to double
+ *   f64 exp on [-746, 0], any      <= 1 ulp of expl rounded to double (degree-11
+ *                                   minimax polynomial, 1.4e-17 relative)
  * Run only in the avx2 pass (skipped elsewhere, and where the CPU lacks
  * AVX2+FMA).
  */
