@@ -2,7 +2,7 @@
 # bench/run.sh - build lossblas (Release) and run its benchmarks.
 #
 #   bench/run.sh                 quick report: f32, 10 and 1000 classes, 4 batch
-#                                sizes, 1 and 2 threads, 3 repetitions (~3 min)
+#                                sizes, 1 and 2 threads, 3 repetitions (~2 min)
 #   bench/run.sh --full          every kernel, f32 and f64, batch 1..65536,
 #                                classes 10..131072 (long: see bench/README.md)
 #   bench/run.sh --build-dir DIR build directory (default: build-bench)
@@ -30,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     --out) out_dir=$(realpath -m "$2"); shift ;;
     --no-build) build=0 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
