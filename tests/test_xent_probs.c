@@ -433,3 +433,22 @@ Test(probs_alias, null_gradient_gives_the_same_loss)
             }
     }
 }
+
+/* A mean's gradient -t / (rows * p) stays finite where -t/p alone would
+ * overflow: p = 3.7e-309 (subnormal, above clip = 1e-310), rows = 6, so the
+ * true gradient is -1 / (6 * 3.7e-309) = -4.5e307. */
+Test(probs_gradient, mean_gradient_of_a_tiny_probability_does_not_overflow)
+{
+    double p[6] = {3.7e-309, 0.5, 0.5, 0.5, 0.5, 0.5}, t[6] = {1, 1, 1, 1, 1, 1};
+    double loss, g[6];
+    cr_assert_eq(lb_cross_entropy_probs_dense_f64(6, 1, p, 1, t, 1, 1e-310, LB_MEAN, &loss, g, 1),
+                 LB_OK);
+    double expect = -1.0 / 6.0 / 3.7e-309;
+    cr_assert(isfinite(g[0]) && fabs(g[0] - expect) <= 1e-15 * fabs(expect),
+              "g[0] = %g, expected %g", g[0], expect);
+    cr_assert_eq(lb_cross_entropy_probs_sparse_f64(6, 1, p, 1, (int64_t[6]){0}, 1e-310, LB_MEAN,
+                                                   &loss, g, 1),
+                 LB_OK);
+    cr_assert(isfinite(g[0]) && fabs(g[0] - expect) <= 1e-15 * fabs(expect),
+              "sparse g[0] = %g, expected %g", g[0], expect);
+}
