@@ -15,7 +15,8 @@
  *   softmax_backward        |diff| <= 16 u |y| (|dy| + sum |y dy|)
  *   log_softmax_backward    |diff| <= 16 u (|dy| + exp(logy) sum|dy|)
  *   cross-entropy loss      relative 1e-6 (f32) / 1e-12 (f64)
- *   cross-entropy gradient  |diff| <= 8 u (p_j A + a_j) |grad_mul|
+ *   cross-entropy gradient  |diff| <= 8 u (p_j A + a_j) |grad_mul| (general
+ *                           coefficients: see general_xent_agreement)
  *   jacobian_full           bitwise equal (same products, same rounding)
  *   mse / mae rows          element outputs bitwise equal (also with streaming
  *                           stores), row sums 1e-12 relative
@@ -400,27 +401,160 @@ static void xent_agreement(bool f64)
 Test(isa_agreement, xent_row_f32) { xent_agreement(false); }
 Test(isa_agreement, xent_row_f64) { xent_agreement(true); }
 
-/* General coefficients (weights, smoothing, dense targets) go to the
- * reference: the same bits. */
-Test(isa_agreement, xent_general_coefficients_match_reference)
+/* General coefficients (class weights with zeros, label smoothing, dense
+ * targets with zeros) on every row kind and size: the loss within 1e-6 /
+ * 1e-12 relative (a tiny loss: relative to A), the gradient within
+ * 8 u (p_j A (1 + e_s / 4) + |a_j|) |grad_mul|, e_s = min(n, 256) + n / 256 the
+ * reference's blocked-sum error bound on s (the two sum in different orders),
+ * plus 8 u of the largest a_k |grad_mul| in f32 (a_j is formed in float
+ * there); special values of the same kind. */
+static void general_xent_agreement(bool f64)
 {
-    tu_rng r = {122};
-    size_t n = 37;
-    float x[37], w[37], t[37], g1[37], g2[37];
-    for (size_t j = 0; j < n; j++) {
-        x[j] = (float)tu_uniform(&r, -5, 5);
-        w[j] = (float)tu_uniform(&r, 0, 2);
-        t[j] = (float)tu_uniform(&r, 0, 1);
-    }
-    lb_xent_coef_f32 cases[3] = {
-        {.target = 4, .weights = w, .target_coef = 0.9, .smooth_coef = 0.1 / 37},
-        {.dense_targets = t, .target_coef = 1.0},
-        {.target = 5, .target_coef = 0.8, .smooth_coef = 0.2 / 37},
-    };
-    for (int c = 0; c < 3; c++) {
-        double a = avx2_table.xent_row_f32(n, x, &cases[c], g1, 0.5);
-        double b = ref_table.xent_row_f32(n, x, &cases[c], g2, 0.5);
-        cr_assert(a == b && memcmp(g1, g2, sizeof g1) == 0, "case %d differs", c);
+    tu_rng r = {f64 ? 125u : 124u};
+    double u = f64 ? 0x1p-53 : 0x1p-24, rel = f64 ? 1e-12 : 1e-6;
+    double largest = f64 ? DBL_MAX : FLT_MAX;
+    size_t max_n = 131072;
+    double *x = malloc(max_n * sizeof *x), *got = malloc(max_n * sizeof *got),
+           *want = malloc(max_n * sizeof *want), *w = malloc(max_n * sizeof *w),
+           *t = malloc(max_n * sizeof *t), *p = malloc(max_n * sizeof *p);
+    float *xf = malloc(max_n * sizeof *xf), *gf = malloc(max_n * sizeof *gf),
+          *wf = malloc(max_n * sizeof *wf), *weights_f = malloc(max_n * sizeof *weights_f),
+          *targets_f = malloc(max_n * sizeof *targets_f);
+    int checked = 0;
+    FOR_EACH_ROW({
+        for (int form = 0; form < 3; form++) { /* sparse+weights, sparse, dense(+weights) */
+            fill_row(&r, x, n, (enum row_kind)kind, largest);
+            size_t target = (size_t)(tu_next(&r) % n);
+            if (kind == ROW_DOMINANT)
+                for (size_t j = 0; j < n; j++)
+                    if (x[j] == 70) target = j;
+            bool weighted = form != 1 && tu_next(&r) % 3 != 0;
+            double eps = form == 2 && tu_next(&r) % 2 ? 0.0 : tu_uniform(&r, 0.01, 0.5);
+            for (size_t j = 0; j < n; j++) {
+                w[j] = tu_next(&r) % 5 == 0 ? 0.0 : tu_uniform(&r, 0.1, 3); /* some zeros */
+                t[j] = tu_next(&r) % 3 == 0 ? 0.0 : tu_uniform(&r, 0, 1);
+                if (!f64) {
+                    w[j] = (float)w[j];
+                    t[j] = (float)t[j];
+                    weights_f[j] = (float)w[j];
+                    targets_f[j] = (float)t[j];
+                }
+            }
+            double grad_mul = tu_uniform(&r, 0.1, 2) * (tu_next(&r) % 2 ? 1 : -1);
+            bool with_grad = tu_next(&r) % 4 != 0;
+            double tc = 1.0 - eps, sc = eps / (double)n;
+            double loss_got, loss_want;
+            if (f64) {
+                lb_xent_coef_f64 coef = {.dense_targets = form == 2 ? t : NULL, .target = target,
+                                         .weights = weighted ? w : NULL, .target_coef = tc,
+                                         .smooth_coef = sc};
+                loss_got = avx2_table.xent_row_f64(n, x, &coef, with_grad ? got : NULL, grad_mul);
+                loss_want = ref_table.xent_row_f64(n, x, &coef, with_grad ? want : NULL, grad_mul);
+            } else {
+                for (size_t j = 0; j < n; j++) {
+                    xf[j] = (float)x[j];
+                    x[j] = xf[j];
+                }
+                lb_xent_coef_f32 coef = {.dense_targets = form == 2 ? targets_f : NULL,
+                                         .target = target, .weights = weighted ? weights_f : NULL,
+                                         .target_coef = tc, .smooth_coef = sc};
+                loss_got = avx2_table.xent_row_f32(n, xf, &coef, with_grad ? gf : NULL, grad_mul);
+                loss_want = ref_table.xent_row_f32(n, xf, &coef, with_grad ? wf : NULL, grad_mul);
+                for (size_t j = 0; with_grad && j < n; j++) {
+                    got[j] = gf[j];
+                    want[j] = wf[j];
+                }
+            }
+            /* a_j, A and p_j (long double softmax) for the bounds */
+            double A = 0, a_max = 0;
+            for (size_t j = 0; j < n; j++) {
+                double tj = form == 2 ? t[j] : (double)(j == target);
+                double a = (weighted ? w[j] : 1.0) * (tc * tj + sc);
+                A += a;
+                a_max = fmax(a_max, a);
+            }
+            bool tiny = fabs(loss_want) < 1e-3;
+            cr_assert(same_special(loss_got, loss_want) || (tiny && isfinite(loss_got)),
+                      "%s general xent n=%zu kind %d form %d: loss %g vs %g", f64 ? "f64" : "f32",
+                      n, kind, form, loss_got, loss_want);
+            if (isfinite(loss_want))
+                cr_assert(fabs(loss_got - loss_want) <= rel * (tiny ? A + 1e-300 : fabs(loss_want)),
+                          "%s general xent n=%zu kind %d form %d: loss %.17g vs %.17g",
+                          f64 ? "f64" : "f32", n, kind, form, loss_got, loss_want);
+            if (!with_grad) continue;
+            bool finite_row = true;
+            for (size_t j = 0; j < n; j++) finite_row &= !isnan(x[j]) && x[j] != INFINITY;
+            if (finite_row) {
+                long double *ld = malloc(n * sizeof *ld);
+                tu_softmax_ld(n, x, ld);
+                for (size_t j = 0; j < n; j++) p[j] = isnan((double)ld[j]) ? 0.0 : (double)ld[j];
+                free(ld);
+            }
+            for (size_t j = 0; j < n; j++) {
+                double tj = form == 2 ? t[j] : (double)(j == target);
+                double a = (weighted ? w[j] : 1.0) * (tc * tj + sc);
+                /* the reference's own blocked-sum bound on s enters p_j A */
+                double sum_error = (double)(n < 256 ? n : 256) + (double)n / 256;
+                double scale = finite_row ? p[j] * A * (1 + sum_error / 4) + a : 0.0;
+                double slack = f64 ? 0.0 : 8 * u * a_max * fabs(grad_mul);
+                cr_assert(same_special(got[j], want[j]) ||
+                              fabs(got[j] - want[j]) <= 8 * u * scale * fabs(grad_mul) + slack,
+                          "%s general xent grad n=%zu kind %d form %d j=%zu: %g vs %g",
+                          f64 ? "f64" : "f32", n, kind, form, j, got[j], want[j]);
+                if (isfinite(want[j]))
+                    cr_assert(fabs(got[j] - want[j]) <= 8 * u * scale * fabs(grad_mul) + slack +
+                                                             (f64 ? 0x1p-1074 : 0x1p-149),
+                              "%s general xent grad n=%zu kind %d form %d j=%zu: %.17g vs %.17g",
+                              f64 ? "f64" : "f32", n, kind, form, j, got[j], want[j]);
+            }
+            checked++;
+        }
+    })
+    cr_log_info("%s general cross-entropy: %d rows checked", f64 ? "f64" : "f32", checked);
+    free(x);
+    free(got);
+    free(want);
+    free(w);
+    free(t);
+    free(p);
+    free(xf);
+    free(gf);
+    free(wf);
+    free(weights_f);
+    free(targets_f);
+}
+
+Test(isa_agreement, xent_general_coefficients_f32) { general_xent_agreement(false); }
+Test(isa_agreement, xent_general_coefficients_f64) { general_xent_agreement(true); }
+
+/* General coefficients in place (grad == x) equal out of place, bitwise. */
+Test(isa_agreement, xent_general_in_place)
+{
+    tu_rng r = {126};
+    for (size_t n = 1; n <= 50000; n = n * 4 + 3) {
+        float *x = malloc(n * sizeof *x), *g = malloc(n * sizeof *g), *w = malloc(n * sizeof *w),
+              *t = malloc(n * sizeof *t);
+        for (size_t j = 0; j < n; j++) {
+            x[j] = (float)tu_uniform(&r, -20, 20);
+            w[j] = (float)tu_uniform(&r, 0, 2);
+            t[j] = (float)tu_uniform(&r, 0, 1);
+        }
+        lb_xent_coef_f32 cases[2] = {
+            {.target = n / 2, .weights = w, .target_coef = 0.9, .smooth_coef = 0.1 / (double)n},
+            {.dense_targets = t, .weights = w, .target_coef = 1.0}};
+        for (int k = 0; k < 2; k++) {
+            float *xc = malloc(n * sizeof *xc);
+            memcpy(xc, x, n * sizeof *x);
+            double a = avx2_table.xent_row_f32(n, x, &cases[k], g, 1.0);
+            double b = avx2_table.xent_row_f32(n, xc, &cases[k], xc, 1.0);
+            cr_assert(a == b && memcmp(xc, g, n * sizeof *x) == 0, "in place differs at n=%zu case %d",
+                      n, k);
+            free(xc);
+        }
+        free(x);
+        free(g);
+        free(w);
+        free(t);
     }
 }
 
