@@ -73,6 +73,10 @@ typedef struct lb_kernel_table {
                           float *dpred, double grad_mul, bool stream_stores);
     double (*mae_row_f64)(size_t n, const double *pred, const double *target, double *loss_out,
                           double *dpred, double grad_mul, bool stream_stores);
+    /* Index of the first maximum of a row, the first NaN if there is one
+     * (numpy.argmax); accuracy compares these. */
+    size_t (*argmax_f32)(size_t n, const float *v);
+    size_t (*argmax_f64)(size_t n, const double *v);
 } lb_kernel_table;
 
 /* The table in use (chosen once; see dispatch.c). Never NULL. */
@@ -85,6 +89,8 @@ void lb_fill_avx2_kernels(lb_kernel_table *t);
 /* The regression row slots of the reference set (regression_ref.c); dispatch
  * calls it right after lb_fill_reference_kernels. */
 void lb_fill_reference_regression_kernels(lb_kernel_table *t);
+/* The argmax slots of the reference set (argmax_ref.c), likewise. */
+void lb_fill_reference_argmax_kernels(lb_kernel_table *t);
 
 /* Reference kernels, also called directly by SIMD kernels for cases they do
  * not specialise (the general cross-entropy coefficients, for instance). */
@@ -111,6 +117,8 @@ double lb_ref_mae_row_f32(size_t n, const float *pred, const float *target, floa
                           float *dpred, double grad_mul, bool stream_stores);
 double lb_ref_mae_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
                           double *dpred, double grad_mul, bool stream_stores);
+size_t lb_ref_argmax_f32(size_t n, const float *v);
+size_t lb_ref_argmax_f64(size_t n, const double *v);
 
 /* AVX2+FMA kernels that live outside softmax_avx2.c (which fills the table). */
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
@@ -127,6 +135,8 @@ double lb_avx2_mae_row_f32(size_t n, const float *pred, const float *target, flo
                            float *dpred, double grad_mul, bool stream_stores);
 double lb_avx2_mae_row_f64(size_t n, const double *pred, const double *target, double *loss_out,
                            double *dpred, double grad_mul, bool stream_stores);
+size_t lb_avx2_argmax_f32(size_t n, const float *v);
+size_t lb_avx2_argmax_f64(size_t n, const double *v);
 
 /* ------------------------------------------------------------------------ */
 /* Argument checks                                                          */

@@ -173,3 +173,81 @@ double lb_avx2_mae_row_f64(size_t n, const double *pred, const double *target, d
 {
     return regression_row_f64(false, n, pred, target, loss_out, dpred, grad_mul, stream_stores);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Argmax (accuracy)                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* numpy.argmax of a row: one sweep for the maximum and a NaN flag (the
+ * unordered compare of each entry with itself), then a scan for the first
+ * entry equal to the maximum, or the first NaN; the scan stops at the hit
+ * and re-reads a row that is still in cache. */
+size_t lb_avx2_argmax_f32(size_t n, const float *v)
+{
+    if (n < 16) return lb_ref_argmax_f32(n, v);
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+    __m256 nan0 = _mm256_setzero_ps(), nan1 = nan0;
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256 x0 = _mm256_loadu_ps(v + j), x1 = _mm256_loadu_ps(v + j + 8);
+        m0 = _mm256_max_ps(m0, x0);
+        m1 = _mm256_max_ps(m1, x1);
+        nan0 = _mm256_or_ps(nan0, _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q));
+        nan1 = _mm256_or_ps(nan1, _mm256_cmp_ps(x1, x1, _CMP_UNORD_Q));
+    }
+    /* the last 16 entries (overlapping the sweep: max and flags are idempotent) */
+    if (j < n) {
+        __m256 x0 = _mm256_loadu_ps(v + n - 16), x1 = _mm256_loadu_ps(v + n - 8);
+        m0 = _mm256_max_ps(m0, x0);
+        m1 = _mm256_max_ps(m1, x1);
+        nan0 = _mm256_or_ps(nan0, _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q));
+        nan1 = _mm256_or_ps(nan1, _mm256_cmp_ps(x1, x1, _CMP_UNORD_Q));
+    }
+    bool has_nan = _mm256_movemask_ps(_mm256_or_ps(nan0, nan1)) != 0;
+    /* without NaN the lane maxima are exact; with one, only the flag is used */
+    const __m256 target = _mm256_set1_ps(lb_hmax_f32(_mm256_max_ps(m0, m1)));
+    for (j = 0; j + 8 <= n; j += 8) {
+        __m256 x = _mm256_loadu_ps(v + j);
+        __m256 hit = has_nan ? _mm256_cmp_ps(x, x, _CMP_UNORD_Q) : _mm256_cmp_ps(x, target, _CMP_EQ_OQ);
+        int bits = _mm256_movemask_ps(hit);
+        if (bits) return j + (size_t)__builtin_ctz((unsigned)bits);
+    }
+    float m = _mm256_cvtss_f32(target);
+    for (; j < n; j++)
+        if (has_nan ? isnan(v[j]) : v[j] == m) return j;
+    return 0; /* not reached: the maximum or the NaN is in the row */
+}
+
+size_t lb_avx2_argmax_f64(size_t n, const double *v)
+{
+    if (n < 8) return lb_ref_argmax_f64(n, v);
+    __m256d m0 = _mm256_set1_pd(-INFINITY), m1 = m0;
+    __m256d nan0 = _mm256_setzero_pd(), nan1 = nan0;
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256d x0 = _mm256_loadu_pd(v + j), x1 = _mm256_loadu_pd(v + j + 4);
+        m0 = _mm256_max_pd(m0, x0);
+        m1 = _mm256_max_pd(m1, x1);
+        nan0 = _mm256_or_pd(nan0, _mm256_cmp_pd(x0, x0, _CMP_UNORD_Q));
+        nan1 = _mm256_or_pd(nan1, _mm256_cmp_pd(x1, x1, _CMP_UNORD_Q));
+    }
+    if (j < n) {
+        __m256d x0 = _mm256_loadu_pd(v + n - 8), x1 = _mm256_loadu_pd(v + n - 4);
+        m0 = _mm256_max_pd(m0, x0);
+        m1 = _mm256_max_pd(m1, x1);
+        nan0 = _mm256_or_pd(nan0, _mm256_cmp_pd(x0, x0, _CMP_UNORD_Q));
+        nan1 = _mm256_or_pd(nan1, _mm256_cmp_pd(x1, x1, _CMP_UNORD_Q));
+    }
+    bool has_nan = _mm256_movemask_pd(_mm256_or_pd(nan0, nan1)) != 0;
+    const __m256d target = _mm256_set1_pd(lb_hmax_f64(_mm256_max_pd(m0, m1)));
+    for (j = 0; j + 4 <= n; j += 4) {
+        __m256d x = _mm256_loadu_pd(v + j);
+        __m256d hit = has_nan ? _mm256_cmp_pd(x, x, _CMP_UNORD_Q) : _mm256_cmp_pd(x, target, _CMP_EQ_OQ);
+        int bits = _mm256_movemask_pd(hit);
+        if (bits) return j + (size_t)__builtin_ctz((unsigned)bits);
+    }
+    double m = _mm256_cvtsd_f64(target);
+    for (; j < n; j++)
+        if (has_nan ? isnan(v[j]) : v[j] == m) return j;
+    return 0;
+}

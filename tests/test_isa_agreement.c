@@ -20,6 +20,7 @@
  *   jacobian_full           bitwise equal (same products, same rounding)
  *   mse / mae rows          element outputs bitwise equal (also with streaming
  *                           stores), row sums 1e-12 relative
+ *   argmax                  the same index
  * Special rows must agree exactly in kind: NaN where the reference has NaN,
  * the same infinities and exact zeros.
  * Run only in the avx2 pass (skipped elsewhere and where the CPU lacks
@@ -45,6 +46,7 @@ static void setup(void)
     if (want && strcmp(want, "avx2") != 0) cr_skip_test("runs in the avx2 pass only");
     lb_fill_reference_kernels(&ref_table);
     lb_fill_reference_regression_kernels(&ref_table);
+    lb_fill_reference_argmax_kernels(&ref_table);
     avx2_table = ref_table;
     lb_fill_avx2_kernels(&avx2_table);
 }
@@ -720,3 +722,49 @@ Test(isa_agreement, softmax_f32_ulp_against_long_double)
     free(xf);
     free(y);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Argmax                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The same index as the reference (numpy.argmax: first maximum, first NaN)
+ * on every row kind and size, plus ties of the maximum, -0 against +0 and a
+ * NaN placed before, at and after the maximum. */
+static void argmax_agreement(bool f64)
+{
+    tu_rng r = {f64 ? 141u : 140u};
+    double largest = f64 ? DBL_MAX : FLT_MAX;
+    size_t max_n = 131072;
+    double *x = malloc(max_n * sizeof *x);
+    float *xf = malloc(max_n * sizeof *xf);
+    int checked = 0;
+    FOR_EACH_ROW({
+        for (int variant = 0; variant < 5; variant++) {
+            fill_row(&r, x, n, (enum row_kind)kind, largest);
+            size_t at = (size_t)(tu_next(&r) % n), at2 = (size_t)(tu_next(&r) % n);
+            if (variant == 1) x[at] = x[at2] = 1e30; /* tied maxima */
+            if (variant == 2)
+                for (size_t j = 0; j < n; j++) x[j] = tu_next(&r) % 2 ? 0.0 : -0.0;
+            if (variant == 3) x[at] = NAN, x[at2] = NAN;
+            if (variant == 4) x[at] = -INFINITY;
+            size_t got, want;
+            if (f64) {
+                got = avx2_table.argmax_f64(n, x);
+                want = ref_table.argmax_f64(n, x);
+            } else {
+                for (size_t j = 0; j < n; j++) xf[j] = (float)x[j];
+                got = avx2_table.argmax_f32(n, xf);
+                want = ref_table.argmax_f32(n, xf);
+            }
+            cr_assert_eq(got, want, "%s argmax n=%zu kind %d variant %d: %zu vs %zu",
+                         f64 ? "f64" : "f32", n, kind, variant, got, want);
+            checked++;
+        }
+    })
+    cr_log_info("%s argmax: %d rows", f64 ? "f64" : "f32", checked);
+    free(x);
+    free(xf);
+}
+
+Test(isa_agreement, argmax_f32) { argmax_agreement(false); }
+Test(isa_agreement, argmax_f64) { argmax_agreement(true); }
