@@ -410,36 +410,134 @@ static void softmax_f64_avx2(size_t n, const double *x, double *y)
 /* Log-softmax                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Index of the first entry equal to v (present in the row). */
-static size_t first_index_f32(size_t n, const float *x, float v)
+/* rest = sum exp(x_j - m) over the entries x_j != m, *ties = the number of
+ * entries equal to m (each contributes exactly 1): s - 1 = rest + ties - 1
+ * without locating the maximum. NaN entries make rest NaN.
+ * f32: pairs of vectors are added in float before the widening to double
+ * (half the conversions); that rounding is at most u of the pair, so log s
+ * moves by at most u absolute, inside log-softmax's 4 u (1 + |y|) bound. */
+static inline __attribute__((always_inline)) double
+sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool clamp)
 {
-    const __m256 vv = _mm256_set1_ps(v);
+    const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
+    const __m256 floor = _mm256_set1_ps(lb_exp_floor_f32(m));
+    __m256i tie0 = _mm256_setzero_si256(), tie1 = tie0;
+    __m256d total = _mm256_setzero_pd();
     size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        int hits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j), vv, _CMP_EQ_OQ));
-        if (hits) return j + (size_t)__builtin_ctz((unsigned)hits);
+    while (j + 16 <= n) {
+        __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
+        for (; j + 32 <= block_end; j += 32) {
+            __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+            __m256 x2 = _mm256_loadu_ps(x + j + 16), x3 = _mm256_loadu_ps(x + j + 24);
+            __m256 eq0 = _mm256_cmp_ps(x0, vm, _CMP_EQ_OQ), eq1 = _mm256_cmp_ps(x1, vm, _CMP_EQ_OQ);
+            __m256 eq2 = _mm256_cmp_ps(x2, vm, _CMP_EQ_OQ), eq3 = _mm256_cmp_ps(x3, vm, _CMP_EQ_OQ);
+            __m256 e0 = _mm256_andnot_ps(eq0, lb_exp_shifted_f32_avx2(x0, minus_m, floor, clamp));
+            __m256 e1 = _mm256_andnot_ps(eq1, lb_exp_shifted_f32_avx2(x1, minus_m, floor, clamp));
+            __m256 e2 = _mm256_andnot_ps(eq2, lb_exp_shifted_f32_avx2(x2, minus_m, floor, clamp));
+            __m256 e3 = _mm256_andnot_ps(eq3, lb_exp_shifted_f32_avx2(x3, minus_m, floor, clamp));
+            tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq0)); /* eq lanes are -1 */
+            tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq1));
+            tie1 = _mm256_sub_epi32(tie1, _mm256_castps_si256(eq2));
+            tie1 = _mm256_sub_epi32(tie1, _mm256_castps_si256(eq3));
+            lb_acc_f32_in_f64(&lo0, &hi0, _mm256_add_ps(e0, e1));
+            lb_acc_f32_in_f64(&lo1, &hi1, _mm256_add_ps(e2, e3));
+        }
+        for (; j + 16 <= block_end; j += 16) {
+            __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+            __m256 eq0 = _mm256_cmp_ps(x0, vm, _CMP_EQ_OQ), eq1 = _mm256_cmp_ps(x1, vm, _CMP_EQ_OQ);
+            __m256 e0 = _mm256_andnot_ps(eq0, lb_exp_shifted_f32_avx2(x0, minus_m, floor, clamp));
+            __m256 e1 = _mm256_andnot_ps(eq1, lb_exp_shifted_f32_avx2(x1, minus_m, floor, clamp));
+            tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq0));
+            tie1 = _mm256_sub_epi32(tie1, _mm256_castps_si256(eq1));
+            lb_acc_f32_in_f64(&lo0, &hi0, _mm256_add_ps(e0, e1));
+        }
+        total = _mm256_add_pd(total, _mm256_add_pd(_mm256_add_pd(lo0, hi0),
+                                                   _mm256_add_pd(lo1, hi1)));
     }
-    for (; j < n && x[j] != v; j++) {}
-    return j;
+    while (j < n) { /* up to 15 left: full vector, then masked */
+        size_t left = n - j;
+        __m256i mask = lb_tail_mask_f32(left < 8 ? left : 7);
+        if (left >= 8) mask = _mm256_set1_epi32(-1);
+        __m256 v = _mm256_maskload_ps(x + j, mask);
+        __m256 eq = _mm256_and_ps(_mm256_cmp_ps(v, vm, _CMP_EQ_OQ), _mm256_castsi256_ps(mask));
+        __m256 e = _mm256_and_ps(lb_exp_shifted_f32_avx2(v, minus_m, floor, clamp),
+                                 _mm256_castsi256_ps(mask));
+        tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq));
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
+        lb_acc_f32_in_f64(&lo, &hi, _mm256_andnot_ps(eq, e));
+        total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
+        j += left >= 8 ? 8 : left;
+    }
+    int32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, _mm256_add_epi32(tie0, tie1));
+    int64_t count = 0;
+    for (int l = 0; l < 8; l++) count += lanes[l];
+    *ties = count;
+    return lb_hsum_f64(total);
 }
 
-static size_t first_index_f64(size_t n, const double *x, double v)
+static double sum_exp_rest_f32(size_t n, const float *x, float m, int64_t *ties)
 {
-    const __m256d vv = _mm256_set1_pd(v);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        int hits = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x + j), vv, _CMP_EQ_OQ));
-        if (hits) return j + (size_t)__builtin_ctz((unsigned)hits);
+    if (needs_scalar_exp_f32(m)) {
+        double rest = 0.0;
+        int64_t count = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (x[j] == m) count++;
+            else rest += exp((double)x[j] - (double)m);
+        }
+        *ties = count;
+        return rest;
     }
-    for (; j < n && x[j] != v; j++) {}
-    return j;
+    if (lb_exp_needs_clamp_f32(m)) return sum_exp_rest_f32_impl(n, x, m, ties, true);
+    return sum_exp_rest_f32_impl(n, x, m, ties, false);
+}
+
+static double sum_exp_rest_f64(size_t n, const double *x, double m, int64_t *ties)
+{
+    const __m256d vm = _mm256_set1_pd(m);
+    __m256i tie = _mm256_setzero_si256();
+    __m256d total = _mm256_setzero_pd();
+    size_t j = 0;
+    while (j + 4 <= n) {
+        __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+        size_t block_end = j + 4 * LB_FOLD_VECTORS < n ? j + 4 * LB_FOLD_VECTORS : n;
+        for (; j + 8 <= block_end; j += 8) {
+            __m256d x0 = _mm256_loadu_pd(x + j), x1 = _mm256_loadu_pd(x + j + 4);
+            __m256d eq0 = _mm256_cmp_pd(x0, vm, _CMP_EQ_OQ), eq1 = _mm256_cmp_pd(x1, vm, _CMP_EQ_OQ);
+            a0 = _mm256_add_pd(a0, _mm256_andnot_pd(eq0, lb_exp_shifted_f64_avx2(x0, vm)));
+            a1 = _mm256_add_pd(a1, _mm256_andnot_pd(eq1, lb_exp_shifted_f64_avx2(x1, vm)));
+            tie = _mm256_sub_epi64(tie, _mm256_castpd_si256(eq0));
+            tie = _mm256_sub_epi64(tie, _mm256_castpd_si256(eq1));
+        }
+        if (j + 4 <= block_end) {
+            __m256d x0 = _mm256_loadu_pd(x + j);
+            __m256d eq0 = _mm256_cmp_pd(x0, vm, _CMP_EQ_OQ);
+            a0 = _mm256_add_pd(a0, _mm256_andnot_pd(eq0, lb_exp_shifted_f64_avx2(x0, vm)));
+            tie = _mm256_sub_epi64(tie, _mm256_castpd_si256(eq0));
+            j += 4;
+        }
+        total = _mm256_add_pd(total, _mm256_add_pd(a0, a1));
+    }
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f64(n - j);
+        __m256d v = _mm256_maskload_pd(x + j, mask);
+        __m256d eq = _mm256_and_pd(_mm256_cmp_pd(v, vm, _CMP_EQ_OQ), _mm256_castsi256_pd(mask));
+        __m256d e = _mm256_and_pd(lb_exp_shifted_f64_avx2(v, vm), _mm256_castsi256_pd(mask));
+        total = _mm256_add_pd(total, _mm256_andnot_pd(eq, e));
+        tie = _mm256_sub_epi64(tie, _mm256_castpd_si256(eq));
+    }
+    int64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, tie);
+    *ties = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    return lb_hsum_f64(total);
 }
 
 /* The row maximum m and log s of a finite row, or the row kind. As in the
  * reference, log s = log1p(s - 1) with the maximum's own term (exactly 1)
- * kept out of the sum, so a dominant class keeps the relative precision of
- * its log-probability -log s. Long rows (online pass) take log(s): there
- * the maximum's position is not known in the single sweep. */
+ * kept out of the sum (s - 1 = rest + ties - 1, see sum_exp_rest_f32), so a
+ * dominant class keeps the relative precision of its log-probability
+ * -log s. Long rows (online pass) take log(s). */
 static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m, double *log_s)
 {
     bool nan;
@@ -447,12 +545,11 @@ static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m
         *m = lb_avx2_row_max_f32(n, x);
         enum avx2_row_kind kind = lb_avx2_classify_f32(n, x, *m);
         if (kind != AVX2_ROW_FINITE) return kind;
-        size_t k = first_index_f32(n, x, *m);
-        if (k == n) return AVX2_ROW_NAN; /* m is NaN: a NaN hid in the maximum */
-        double rest = lb_avx2_sum_exp_f32(k, x, *m, NULL) +
-                      lb_avx2_sum_exp_f32(n - k - 1, x + k + 1, *m, NULL);
-        *log_s = log1p(rest);
-        return isnan(rest) ? AVX2_ROW_NAN : AVX2_ROW_FINITE;
+        int64_t ties;
+        double rest = sum_exp_rest_f32(n, x, *m, &ties);
+        if (isnan(rest) || ties == 0) return AVX2_ROW_NAN; /* ties == 0: m is a NaN */
+        *log_s = log1p(rest + (double)(ties - 1));
+        return AVX2_ROW_FINITE;
     }
     double s = lb_avx2_online_max_sum_f32(n, x, m, &nan);
     if (nan || *m == INFINITY) return AVX2_ROW_NAN;
@@ -468,12 +565,11 @@ static enum avx2_row_kind max_and_log_sum_f64(size_t n, const double *x, double 
         *m = lb_avx2_row_max_f64(n, x);
         enum avx2_row_kind kind = lb_avx2_classify_f64(n, x, *m);
         if (kind != AVX2_ROW_FINITE) return kind;
-        size_t k = first_index_f64(n, x, *m);
-        if (k == n) return AVX2_ROW_NAN; /* m is NaN: a NaN hid in the maximum */
-        double rest = lb_avx2_sum_exp_f64(k, x, *m, NULL) +
-                      lb_avx2_sum_exp_f64(n - k - 1, x + k + 1, *m, NULL);
-        *log_s = log1p(rest);
-        return isnan(rest) ? AVX2_ROW_NAN : AVX2_ROW_FINITE;
+        int64_t ties;
+        double rest = sum_exp_rest_f64(n, x, *m, &ties);
+        if (isnan(rest) || ties == 0) return AVX2_ROW_NAN;
+        *log_s = log1p(rest + (double)(ties - 1));
+        return AVX2_ROW_FINITE;
     }
     double s = lb_avx2_online_max_sum_f64(n, x, m, &nan);
     if (nan || *m == INFINITY) return AVX2_ROW_NAN;
