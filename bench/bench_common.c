@@ -76,9 +76,27 @@ const char *bench_suite_name(void)
     return "quick";
 }
 
+/* A comma list of positive integers from the environment (at most max);
+ * returns the count, 0 when unset or malformed. */
+static int env_list(const char *name, int64_t *out, int max)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    int n = 0;
+    while (*v && n < max) {
+        char *end;
+        long long x = strtoll(v, &end, 10);
+        if (end == v || x <= 0 || (*end != ',' && *end != '\0')) return 0;
+        out[n++] = x;
+        v = *end ? end + 1 : end;
+    }
+    return n;
+}
+
 const bench_grid *bench_suite_grid(void)
 {
     static bench_grid g;
+    static int64_t rows_override[16], cols_override[16], threads_override[4];
     const char *s = bench_suite_name();
     if (strcmp(s, "full") == 0) {
         g = (bench_grid){full_rows, 9, full_cols, 5, both_threads, 2, true, true};
@@ -87,8 +105,17 @@ const bench_grid *bench_suite_grid(void)
     } else {
         g = (bench_grid){quick_rows, 4, quick_cols, 2, both_threads, 2, true, false};
     }
+    /* LB_BENCH_ROWS / LB_BENCH_COLS / LB_BENCH_THREADS replace the suite's
+     * lists (comma lists, e.g. LB_BENCH_ROWS=64,8192), for one-off shapes */
+    int n;
+    if ((n = env_list("LB_BENCH_ROWS", rows_override, 16)) > 0) g.rows = rows_override, g.n_rows = n;
+    if ((n = env_list("LB_BENCH_COLS", cols_override, 16)) > 0) g.cols = cols_override, g.n_cols = n;
+    if ((n = env_list("LB_BENCH_THREADS", threads_override, 4)) > 0)
+        g.threads = threads_override, g.n_threads = n;
     return &g;
 }
+
+bool bench_is_hot(const gb_state *st) { return gb_tag(st) == 1; }
 
 /* Registrations wait here until bench_register_commit orders them. */
 typedef struct pending_bench {
@@ -158,14 +185,24 @@ void bench_register_commit(void)
     qsort(pending, (size_t)n_pending, sizeof pending[0], pending_cmp);
     const bench_grid *g = bench_suite_grid();
     static const char *const names[] = {"rows", "cols", "nthr"};
+    bool hot_variants = strcmp(bench_suite_name(), "ci") != 0;
     for (int k = 0; k < n_pending; k++) {
-        gb_bench *b = gb_register(pending[k].name, pending[k].fn);
-        gb_arg_names(b, names, 3);
-        gb_use_real_time(b);
-        gb_unit(b, 1);
-        const int64_t *lists[3] = {&pending[k].rows, &pending[k].cols, g->threads};
-        const int lens[3] = {1, 1, g->n_threads};
-        gb_args_product(b, lists, lens, 3);
+        /* variant 0: rotating buffers (out of cache); variant 1 ("hot/"
+         * prefix), for shapes whose matrix fits the hot cap: one buffer
+         * set, reused every call (in cache) */
+        size_t matrix_bytes = (size_t)pending[k].rows * (size_t)pending[k].cols * pending[k].elem;
+        int variants = hot_variants && matrix_bytes <= BENCH_HOT_MAX_BYTES ? 2 : 1;
+        for (int hot = 0; hot < variants; hot++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s%s", hot ? "hot/" : "", pending[k].name);
+            gb_bench *b = gb_register_tagged(name, pending[k].fn, hot);
+            gb_arg_names(b, names, 3);
+            gb_use_real_time(b);
+            gb_unit(b, 1);
+            const int64_t *lists[3] = {&pending[k].rows, &pending[k].cols, g->threads};
+            const int lens[3] = {1, 1, g->n_threads};
+            gb_args_product(b, lists, lens, 3);
+        }
     }
     n_pending = 0;
 }
@@ -429,6 +466,7 @@ void bench_run(gb_state *st, const bench_buf_spec *spec, int nbuf, size_t nsets,
                bench_call_fn call, int64_t items_per_iter, int64_t bytes_per_iter)
 {
     int nthr = (int)gb_arg(st, 2);
+    if (bench_is_hot(st)) nsets = 1; /* in-cache variant: no rotation */
     bench_call_args a = {(size_t)gb_arg(st, 0), (size_t)gb_arg(st, 1), nthr, {0}};
     bench_set_threads(nthr);
     bench_buf b[6];

@@ -107,6 +107,14 @@ void bench_finish(gb_state *st, int64_t items_per_iter, int64_t bytes_per_iter, 
  * it). CI's self-test uses 2 to check that a 2x slowdown is caught. */
 int bench_lossblas_repeat(void);
 
+/* In-cache ("hot") variants: every shape whose rows x cols matrix takes at
+ * most this many bytes is registered a second time as hot/op/dtype/impl/...,
+ * with one buffer set reused every call instead of the rotation, so inputs
+ * and outputs stay in L2/L3 (not in the ci suite). */
+#define BENCH_HOT_MAX_BYTES ((size_t)1 << 20)
+/* True inside the hot variant of a benchmark (bench_run then uses 1 set). */
+bool bench_is_hot(const gb_state *st);
+
 /* Queues op/dtype/impl for every grid shape whose buffers fit the cap;
  * bytes_for(rows, cols) gives the footprint of one rotation set. */
 typedef size_t (*bench_bytes_fn)(size_t rows, size_t cols, size_t elem);

@@ -57,12 +57,19 @@ void gb_fail(gb_state *st, const char *message) { S(st).SkipWithError(message); 
 void gb_do_not_optimize(const void *p) { benchmark::DoNotOptimize(p); }
 void gb_clobber_memory(void) { benchmark::ClobberMemory(); }
 
-gb_bench *gb_register(const char *name, gb_fn fn)
+gb_bench *gb_register(const char *name, gb_fn fn) { return gb_register_tagged(name, fn, 0); }
+// The tag of the running benchmark: benchmarks run one at a time on the
+// main thread, so a plain variable set around the call is enough.
+static int current_tag;
+gb_bench *gb_register_tagged(const char *name, gb_fn fn, int tag)
 {
-    return C(benchmark::RegisterBenchmark(name, [fn](benchmark::State &st) {
+    return C(benchmark::RegisterBenchmark(name, [fn, tag](benchmark::State &st) {
+        current_tag = tag;
         fn(reinterpret_cast<gb_state *>(&st));
+        current_tag = 0;
     }));
 }
+int gb_tag(const gb_state *) { return current_tag; }
 
 gb_bench *gb_args(gb_bench *b, const int64_t *args, int n)
 {

@@ -76,6 +76,10 @@ void gb_clobber_memory(void);
 /* ---- registration ------------------------------------------------------- */
 
 gb_bench *gb_register(const char *name, gb_fn fn);
+/* As gb_register, with an integer the function reads back through gb_tag
+ * while it runs (0 for gb_register): one C function serves variants. */
+gb_bench *gb_register_tagged(const char *name, gb_fn fn, int tag);
+int gb_tag(const gb_state *st);
 /* One argument tuple (one instance). */
 gb_bench *gb_args(gb_bench *b, const int64_t *args, int n);
 /* Every combination of the given argument lists (ArgsProduct):

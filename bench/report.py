@@ -27,8 +27,13 @@ import tempfile
 from collections import defaultdict
 
 NAME_RE = re.compile(
-    r"^(?P<op>[a-z0-9_]+)/(?P<dtype>f32|f64)/(?P<impl>[a-z0-9_]+)"
+    r"^(?P<hot>hot/)?(?P<op>[a-z0-9_]+)/(?P<dtype>f32|f64)/(?P<impl>[a-z0-9_]+)"
     r"/rows:(?P<rows>\d+)/cols:(?P<cols>\d+)/nthr:(?P<nthr>\d+)")
+
+# In-cache variants (names prefixed "hot/": one buffer set reused every call)
+# are kept under the operation name with this suffix, so their table sorts
+# right after the out-of-cache one.
+HOT = "@hot"
 
 # Column order of peers; anything else found is appended.
 PEER_ORDER = ["onednn", "naive", "blas", "torch", "memcpy"]
@@ -52,7 +57,8 @@ def load(paths):
             m = NAME_RE.match(b.get("run_name", b["name"]))
             if not m:
                 continue
-            key = (m["op"], m["dtype"], m["impl"], int(m["rows"]), int(m["cols"]),
+            op = m["op"] + (HOT if m["hot"] else "")
+            key = (op, m["dtype"], m["impl"], int(m["rows"]), int(m["cols"]),
                    int(m["nthr"]))
             rec = runs.setdefault(key, {"time_us": [], "bytes": [], "bw": [], "error": None})
             if b.get("error_occurred"):
@@ -87,13 +93,15 @@ def fmt_time(us):
 def tables(runs, args):
     groups = defaultdict(dict)  # (op, dtype, nthr, cols) -> {rows: {impl: rec}}
     for (op, dtype, impl, rows, cols, nthr), rec in runs.items():
-        if op == "memcpy":
+        if op.split(HOT)[0] == "memcpy":
+            continue
+        if args.cache == "cold" and op.endswith(HOT) or args.cache == "hot" and not op.endswith(HOT):
             continue
         if args.dtype and dtype != args.dtype:
             continue
         if args.cols and cols not in args.cols:
             continue
-        if args.ops and op not in args.ops:
+        if args.ops and op.split(HOT)[0] not in args.ops:
             continue
         groups[(op, dtype, nthr, cols)].setdefault(rows, {})[impl] = rec
     out = []
@@ -130,7 +138,8 @@ def tables(runs, args):
             bps = bw = None
             if lb and lb["bytes"] and lb_t:
                 bps = median(lb["bytes"]) / (lb_t * 1e-6)
-                mc = runs.get(("memcpy", "f32", "memcpy", rows, cols, nthr))
+                mc_op = "memcpy" + (HOT if op.endswith(HOT) else "")
+                mc = runs.get((mc_op, "f32", "memcpy", rows, cols, nthr))
                 if mc and mc["bytes"] and mc["time_us"]:
                     bw = bps / (median(mc["bytes"]) / (median(mc["time_us"]) * 1e-6))
                 elif lb["bw"]:
@@ -142,7 +151,8 @@ def tables(runs, args):
             else:
                 line.append("-")
             rows_out.append(line)
-        title = f"{op}  {dtype}  cols={cols}  threads={nthr}"
+        cache = "in cache (one buffer set, reused)" if op.endswith(HOT) else "out of cache"
+        title = f"{op.split(HOT)[0]}  {dtype}  cols={cols}  threads={nthr}  {cache}"
         out.append(render(title, head, rows_out, sorted(notes)))
     return "\n".join(out)
 
@@ -214,6 +224,8 @@ def main():
     ap.add_argument("--cols", default="", help="class counts to show (comma list; default all)")
     ap.add_argument("--dtype", default="", help="f32 or f64 (default both)")
     ap.add_argument("--ops", default="", help="operations to show (comma list; default all)")
+    ap.add_argument("--cache", default="all", choices=["all", "cold", "hot"],
+                    help="out-of-cache tables (cold), in-cache ones (hot), or both (default)")
     ap.add_argument("--plot", default="", help="write a throughput figure (.svg or .png)")
     ap.add_argument("--plot-threads", default="1",
                     help="thread counts to plot (comma list; default 1: 2-thread figures on a "
