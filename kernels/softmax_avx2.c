@@ -598,12 +598,14 @@ static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
     lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     size_t j = 0;
     if (fabsf(m) <= 0x1p24f) {
-        /* c = m + log s is exact enough in double here (m has 24 bits at
-         * most 2^24 in size); split c = c_hi + c_lo into floats and take
+        /* Split c = m + log s into floats c_hi + c_lo and take
          * y = (x - c_hi) - c_lo: two roundings, within 1 ulp (x - c_hi is
-         * exact near the maximum), -inf stays -inf. */
-        double c = (double)m + log_s;
-        float c_hi = (float)c, c_lo = (float)(c - (double)c_hi);
+         * exact near the maximum), -inf stays -inf. c_lo is formed as
+         * (m - c_hi) + log s, m - c_hi exact in double, so a log s far below
+         * m's ulp (a dominant class, log s ~ 1e-26) survives in c_lo rather
+         * than vanishing in the double sum m + log s. */
+        float c_hi = (float)((double)m + log_s);
+        float c_lo = (float)(((double)m - (double)c_hi) + log_s);
         const __m256 vhi = _mm256_set1_ps(c_hi), vlo = _mm256_set1_ps(c_lo);
         for (; j + 8 <= n; j += 8)
             _mm256_storeu_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vhi), vlo));

@@ -653,3 +653,18 @@ static void thread_invariance(const softmax_api *api)
 
 Test(softmax_threads, bitwise_identical_f32) { thread_invariance(&api_f32); }
 Test(softmax_threads, bitwise_identical_f64) { thread_invariance(&api_f64); }
+
+/* The log-probability of a dominant class, -log(1 + e^-60 + e^-61) =
+ * -1.1977851e-26, keeps its relative precision (the kernels take log1p of the
+ * sum without the maximum's own term, and keep log s apart from m when they
+ * subtract): within 4 ulp in both types, on every kernel set. */
+Test(softmax_edges, dominant_class_log_probability_keeps_relative_precision)
+{
+    const double expect = -(exp(-60.0) + exp(-61.0)); /* log1p(r) = r - r^2/2..., r^2 ~ 1e-52 */
+    float xf[3] = {60.f, 0.f, -1.f}, yf[3];
+    double xd[3] = {60.0, 0.0, -1.0}, yd[3];
+    cr_assert_eq(lb_log_softmax_f32(1, 3, xf, 3, yf, 3), LB_OK);
+    cr_assert_eq(lb_log_softmax_f64(1, 3, xd, 3, yd, 3), LB_OK);
+    cr_assert(tu_ulp_f32(yf[0], (float)expect) <= 4, "f32: %.9g vs %.9g", yf[0], expect);
+    cr_assert(tu_ulp_f64(yd[0], expect) <= 4, "f64: %.17g vs %.17g", yd[0], expect);
+}
