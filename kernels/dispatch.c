@@ -51,8 +51,6 @@ static const lb_kernel_table *choose(void)
 
     lb_kernel_table *t = &tables[level];
     lb_fill_reference_kernels(t);
-    lb_fill_reference_regression_kernels(t);
-    lb_fill_reference_argmax_kernels(t);
     if (level >= ISA_AVX2) lb_fill_avx2_kernels(t);
     return t;
 }

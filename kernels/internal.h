@@ -86,11 +86,6 @@ const lb_kernel_table *lb_kernels(void);
  * copy of it and override the slots they improve. */
 void lb_fill_reference_kernels(lb_kernel_table *t);
 void lb_fill_avx2_kernels(lb_kernel_table *t);
-/* The regression row slots of the reference set (regression_ref.c); dispatch
- * calls it right after lb_fill_reference_kernels. */
-void lb_fill_reference_regression_kernels(lb_kernel_table *t);
-/* The argmax slots of the reference set (argmax_ref.c), likewise. */
-void lb_fill_reference_argmax_kernels(lb_kernel_table *t);
 
 /* Reference kernels, also called directly by SIMD kernels for cases they do
  * not specialise (the general cross-entropy coefficients, for instance). */

@@ -36,4 +36,10 @@ void lb_fill_reference_kernels(lb_kernel_table *t)
     t->xent_row_f64 = lb_ref_xent_row_f64;
     t->jacobian_full_f32 = lb_ref_jacobian_full_f32;
     t->jacobian_full_f64 = lb_ref_jacobian_full_f64;
+    t->mse_row_f32 = lb_ref_mse_row_f32;
+    t->mse_row_f64 = lb_ref_mse_row_f64;
+    t->mae_row_f32 = lb_ref_mae_row_f32;
+    t->mae_row_f64 = lb_ref_mae_row_f64;
+    t->argmax_f32 = lb_ref_argmax_f32;
+    t->argmax_f64 = lb_ref_argmax_f64;
 }

@@ -45,8 +45,6 @@ static void setup(void)
         cr_skip_test("CPU lacks AVX2+FMA");
     if (want && strcmp(want, "avx2") != 0) cr_skip_test("runs in the avx2 pass only");
     lb_fill_reference_kernels(&ref_table);
-    lb_fill_reference_regression_kernels(&ref_table);
-    lb_fill_reference_argmax_kernels(&ref_table);
     avx2_table = ref_table;
     lb_fill_avx2_kernels(&avx2_table);
 }

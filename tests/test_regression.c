@@ -591,3 +591,16 @@ static void thread_invariance(const regression_api *api)
 
 Test(regression_threads, bitwise_identical_f32) { thread_invariance(&api_f32); }
 Test(regression_threads, bitwise_identical_f64) { thread_invariance(&api_f64); }
+
+/* The MSE gradient 2e / N is formed as e * (2/N): with e = 1.5e308 and N = 3
+ * it is 1e308, where 2e alone would overflow to inf. Loss e^2 does overflow
+ * (inf is the true value rounded). */
+Test(regression_edges, mse_gradient_of_a_huge_error_does_not_overflow)
+{
+    const double pred[3] = {1e308, 0, 0}, target[3] = {-0.5e308, 0, 0};
+    double loss, grad[3];
+    cr_assert_eq(lb_mse_f64(3, 1, pred, 1, target, 1, LB_MEAN, &loss, grad, 1), LB_OK);
+    cr_assert(isinf(loss));
+    cr_assert(fabs(grad[0] - 1e308) <= 4e-16 * 1e308, "grad[0] = %g", grad[0]);
+    cr_assert(grad[1] == 0.0 && grad[2] == 0.0);
+}
