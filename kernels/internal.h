@@ -180,6 +180,13 @@ static inline bool lb_reduction_valid(lb_reduction r)
  * configured count, at most rows. */
 int lb_threads_for(size_t rows, size_t work_per_row);
 
+/* Calls range(ctx, begin, end) over [0, n) split into `threads` contiguous
+ * blocks, one per OpenMP thread. With one thread it calls range(ctx, 0, n)
+ * directly: even an `if (false)` parallel region costs about 0.5 us to enter
+ * and leave, which would dominate small batches. */
+typedef void (*lb_range_fn)(void *ctx, size_t begin, size_t end);
+void lb_parallel_for(size_t n, int threads, lb_range_fn range, void *ctx);
+
 /* Rows are summed in chunks whose size depends only on rows, at most
  * LB_MAX_CHUNKS of them; chunk sums are then added in chunk order. So any
  * thread count gives the same bits. */

@@ -54,3 +54,23 @@ int lb_threads_for(size_t rows, size_t work_per_row)
     if ((size_t)n > rows) n = (int)rows;
     return n < 1 ? 1 : n;
 }
+
+void lb_parallel_for(size_t n, int threads, lb_range_fn range, void *ctx)
+{
+    if (threads <= 1 || n <= 1) {
+        range(ctx, 0, n);
+        return;
+    }
+#ifdef _OPENMP
+    #pragma omp parallel num_threads(threads)
+    {
+        /* static blocks: the first n % teams threads take one index more */
+        size_t team = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+        size_t base = n / team, extra = n % team;
+        size_t begin = me * base + (me < extra ? me : extra);
+        range(ctx, begin, begin + base + (me < extra));
+    }
+#else
+    range(ctx, 0, n);
+#endif
+}

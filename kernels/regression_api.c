@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 typedef enum elementwise_loss { SQUARED_ERROR, ABSOLUTE_ERROR } elementwise_loss;
 
