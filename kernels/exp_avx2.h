@@ -246,4 +246,81 @@ static inline void lb_acc_f32_in_f64(__m256d *acc_lo, __m256d *acc_hi, __m256 v)
     *acc_hi = _mm256_add_pd(*acc_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
 }
 
+/* ---- short rows -------------------------------------------------------- */
+
+/* Rows of up to LB_SHORT_ROW_F32 floats are held whole in up to 4 vectors:
+ * one masked load each, then max, exp, sums and stores from registers, with
+ * no separate sweeps, prefetches or tail loops (for 10..32 columns those
+ * fixed costs outweigh the arithmetic). */
+#define LB_SHORT_ROW_F32 32
+
+/* Lane mask of vector k (lanes 8k..8k+7) of an n-float row, n <= 32. */
+static inline __m256i lb_short_mask_f32(size_t n, int k)
+{
+    static const int32_t lanes[64] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1, -1, -1, -1, -1, -1};
+    return _mm256_loadu_si256((const __m256i *)(lanes + 32 + 8 * k - n));
+}
+
+/* Loads the n <= 8 * vectors floats of x into v (lanes past n hold -inf)
+ * and returns their maximum (a NaN entry may or may not show in it). */
+static inline __attribute__((always_inline)) float
+lb_short_load_max_f32(size_t n, const float *x, int vectors, __m256 *v, __m256i *mask)
+{
+    const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+    __m256 mx = neg_inf;
+    for (int k = 0; k < vectors; k++) {
+        mask[k] = lb_short_mask_f32(n, k);
+        v[k] = _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + 8 * k, mask[k]),
+                                _mm256_castsi256_ps(mask[k]));
+        mx = _mm256_max_ps(mx, v[k]);
+    }
+    return lb_hmax_f32(mx);
+}
+
+/* The floor of lb_exp_shifted_f32_avx2 for |m| <= 2^24 without the search
+ * of lb_exp_floor_f32: m - 129 rounds by at most 1 there (ulp <= 2), so it
+ * is <= m - 128 and >= m - 130. */
+static inline float lb_exp_floor_moderate_f32(float m) { return m - 129.0f; }
+
+/* exp(v - m) of a short-row vector (v from lb_short_load_max_f32; m
+ * finite, |m| <= 2^24), 0 in the lanes past the row. Those lanes take the
+ * value m inside exp rather than -inf: an underflowing product costs a
+ * microcode assist of ~100 cycles on Zen 3, and padding must not pay it. */
+static inline __m256 lb_short_exp_f32(__m256 v, __m256i mask, __m256 vm, __m256 minus_m,
+                                      __m256 floor)
+{
+    __m256 in_row = _mm256_castsi256_ps(mask);
+    return _mm256_and_ps(lb_exp_shifted_f32_avx2(_mm256_blendv_ps(vm, v, in_row), minus_m, floor,
+                                                 false),
+                         in_row);
+}
+
+/* Stores vector k of a short row: whole when all its lanes are in the row,
+ * else its first n - 8k lanes as 4-, 2- and 1-float pieces (a masked store
+ * costs tens of cycles on Zen 3; the pieces' branches repeat row after
+ * row, so they predict). */
+static inline void lb_short_store_f32(size_t n, float *y, int k, __m256 v)
+{
+    size_t left = n - (size_t)(8 * k);
+    float *p = y + 8 * k;
+    if (left >= 8) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
+    __m128 part = _mm256_castps256_ps128(v);
+    if (left & 4) {
+        _mm_storeu_ps(p, part);
+        part = _mm256_extractf128_ps(v, 1);
+        p += 4;
+    }
+    if (left & 2) {
+        _mm_storel_pi((__m64 *)p, part);
+        part = _mm_movehl_ps(part, part);
+        p += 2;
+    }
+    if (left & 1) _mm_store_ss(p, part);
+}
+
 #endif /* LOSSBLAS_EXP_AVX2_H */

@@ -349,6 +349,34 @@ void lb_avx2_prefetch_next_row(const void *next, size_t bytes)
     for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)next + off, _MM_HINT_T1);
 }
 
+/* Softmax of a short row (n <= 8 * vectors) in registers, as the long path
+ * computes it (exp, double sum, one rounded reciprocal). False, with nothing
+ * written, when the maximum is not a finite value of magnitude <= 2^24 (edge
+ * rows, clamped exp): the general path takes those. */
+static inline __attribute__((always_inline)) bool
+softmax_short_f32(size_t n, const float *x, float *y, int vectors)
+{
+    __m256 v[4], e[4];
+    __m256i mask[4];
+    float m = lb_short_load_max_f32(n, x, vectors, v, mask);
+    if (!(fabsf(m) <= 0x1p24f)) return false;
+    const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
+    const __m256 floor = _mm256_set1_ps(lb_exp_floor_moderate_f32(m));
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    for (int k = 0; k < vectors; k++) {
+        e[k] = lb_short_exp_f32(v[k], mask[k], vm, minus_m, floor);
+        lb_acc_f32_in_f64(&lo, &hi, e[k]);
+    }
+    double s = lb_hsum_f64(_mm256_add_pd(lo, hi));
+    if (isnan(s)) {
+        lb_avx2_fill_f32(n, y, NAN);
+        return true;
+    }
+    const __m256 vk = _mm256_set1_ps((float)(1.0 / s));
+    for (int k = 0; k < vectors; k++) lb_short_store_f32(n, y, k, _mm256_mul_ps(e[k], vk));
+    return true;
+}
+
 /* y = exp(x - m) * (1/s): the reciprocal is rounded once from double, so an
  * output carries the exp error plus two roundings. */
 static void softmax_f32_avx2(size_t n, const float *x, float *y)
@@ -356,6 +384,13 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
     float m;
     double s;
     bool nan;
+    switch ((n + 7) / 8) {
+    case 1: if (softmax_short_f32(n, x, y, 1)) return; break;
+    case 2: if (softmax_short_f32(n, x, y, 2)) return; break;
+    case 3: if (softmax_short_f32(n, x, y, 3)) return; break;
+    case 4: if (softmax_short_f32(n, x, y, 4)) return; break;
+    default: break;
+    }
     if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
         m = lb_avx2_row_max_f32(n, x);
         switch (lb_avx2_classify_f32(n, x, m)) {
@@ -577,6 +612,42 @@ static enum avx2_row_kind max_and_log_sum_f64(size_t n, const double *x, double 
     return *m == -INFINITY ? AVX2_ROW_ALL_NEG_INF : AVX2_ROW_FINITE;
 }
 
+/* Log-softmax of a short row in registers: rest and ties as
+ * sum_exp_rest_f32 forms them (each vector widened to double), log s =
+ * log1p(rest + ties - 1), then y = (x - c_hi) - c_lo as the cached path.
+ * False, with nothing written, for a maximum that is not finite with
+ * |m| <= 2^24 (edge rows, huge logits): the general path takes those. */
+static inline __attribute__((always_inline)) bool
+log_softmax_short_f32(size_t n, const float *x, float *y, int vectors)
+{
+    __m256 v[4];
+    __m256i mask[4];
+    float m = lb_short_load_max_f32(n, x, vectors, v, mask);
+    if (!(fabsf(m) <= 0x1p24f)) return false;
+    const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
+    const __m256 floor = _mm256_set1_ps(lb_exp_floor_moderate_f32(m));
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    int ties = 0;
+    for (int k = 0; k < vectors; k++) {
+        __m256 e = lb_short_exp_f32(v[k], mask[k], vm, minus_m, floor);
+        __m256 eq = _mm256_cmp_ps(v[k], vm, _CMP_EQ_OQ); /* padding is -inf: never equal */
+        ties += __builtin_popcount((unsigned)_mm256_movemask_ps(eq));
+        lb_acc_f32_in_f64(&lo, &hi, _mm256_andnot_ps(eq, e));
+    }
+    double rest = lb_hsum_f64(_mm256_add_pd(lo, hi));
+    if (isnan(rest) || ties == 0) {
+        lb_avx2_fill_f32(n, y, NAN);
+        return true;
+    }
+    double log_s = log1p(rest + (double)(ties - 1));
+    float c_hi = (float)((double)m + log_s);
+    float c_lo = (float)(((double)m - (double)c_hi) + log_s);
+    const __m256 vhi = _mm256_set1_ps(c_hi), vlo = _mm256_set1_ps(c_lo);
+    for (int k = 0; k < vectors; k++)
+        lb_short_store_f32(n, y, k, _mm256_sub_ps(_mm256_sub_ps(v[k], vhi), vlo));
+    return true;
+}
+
 /* y = (x - m) - log s evaluated in double (x - m is exact there), rounded
  * once to float: the same bits as the reference. Used for a huge m, where a
  * split of m + log s into two floats would lose log s. */
@@ -587,6 +658,13 @@ static inline __m128 log_softmax_half_f32(__m128 x, __m256d m, __m256d log_s)
 
 static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
 {
+    switch ((n + 7) / 8) {
+    case 1: if (log_softmax_short_f32(n, x, y, 1)) return; break;
+    case 2: if (log_softmax_short_f32(n, x, y, 2)) return; break;
+    case 3: if (log_softmax_short_f32(n, x, y, 3)) return; break;
+    case 4: if (log_softmax_short_f32(n, x, y, 4)) return; break;
+    default: break;
+    }
     float m;
     double log_s;
     switch (max_and_log_sum_f32(n, x, &m, &log_s)) {
