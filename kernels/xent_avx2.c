@@ -465,12 +465,72 @@ static double general_xent_row_f64(size_t n, const double *x, const lb_xent_coef
     return cases[(c->dense_targets != NULL) * 2 + (c->weights != NULL)](n, x, c, grad, grad_mul, m);
 }
 
+/* A plain row of up to 32 columns in registers: one masked load per
+ * vector, e_j = exp(x_j - m), rest = sum_{j != t} e_j in double, e_t taken
+ * from its lane (the vector exp is within ~1 float ulp, so log1p(rest / e_t)
+ * keeps ~1e-7 relative error however small the loss; an e_t near float
+ * underflow is recomputed in double), the gradient e_j k stored from
+ * registers, the target entry as the long path forms it. False, with
+ * nothing written, for edge rows and |m| > 2^24: the general path. */
+static inline __attribute__((always_inline)) bool
+plain_short_row_f32(size_t n, const float *x, size_t t, double a, float *grad, double grad_mul,
+                    int vectors, double *loss)
+{
+    __m256 v[4], e[4];
+    __m256i mask[4];
+    float x_t = x[t]; /* grad may be x: read before any store */
+    float m = lb_short_load_max_f32(n, x, vectors, v, mask);
+    if (!(fabsf(m) <= 0x1p24f) || isnan(x_t)) return false;
+    const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
+    const __m256 floor = _mm256_set1_ps(lb_exp_floor_moderate_f32(m));
+    const __m256i target = _mm256_set1_epi32((int32_t)t), step = _mm256_set1_epi32(8);
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    __m256 target_vector = _mm256_setzero_ps();
+    for (int k = 0; k < vectors; k++) {
+        e[k] = lb_short_exp_f32(v[k], mask[k], vm, minus_m, floor);
+        __m256 is_target = _mm256_castsi256_ps(_mm256_cmpeq_epi32(idx, target));
+        lb_acc_f32_in_f64(&lo, &hi, _mm256_andnot_ps(is_target, e[k]));
+        if (t / 8 == (size_t)k) target_vector = e[k];
+        idx = _mm256_add_epi32(idx, step);
+    }
+    double rest = lb_hsum_f64(_mm256_add_pd(lo, hi));
+    if (isnan(rest)) { /* a NaN entry */
+        if (grad) lb_avx2_fill_f32(n, grad, NAN);
+        *loss = NAN;
+        return true;
+    }
+    double shifted_t = (double)x_t - (double)m;
+    double e_t = shifted_t > -80.0 ? (double)_mm256_cvtss_f32(_mm256_permutevar8x32_ps(
+                                         target_vector, _mm256_set1_epi32((int32_t)(t % 8))))
+                                   : exp(shifted_t);
+    double s = rest + e_t;
+    if (grad) {
+        const __m256 vk = _mm256_set1_ps((float)(a * grad_mul / s));
+        for (int k = 0; k < vectors; k++) lb_short_store_f32(n, grad, k, _mm256_mul_ps(e[k], vk));
+        double p_t = e_t / s;
+        grad[t] = (float)((p_t * a - a) * grad_mul);
+    }
+    *loss = plain_loss(a, rest, e_t, shifted_t);
+    return true;
+}
+
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
                             double grad_mul)
 {
     if (!plain_f32(coef)) return general_xent_row_f32(n, x, coef, grad, grad_mul);
     size_t t = coef->target;
     double a = coef->target_coef;
+    double short_loss;
+    bool short_done = false;
+    switch ((n + 7) / 8) {
+    case 1: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 1, &short_loss); break;
+    case 2: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 2, &short_loss); break;
+    case 3: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 3, &short_loss); break;
+    case 4: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 4, &short_loss); break;
+    default: break;
+    }
+    if (short_done) return short_loss;
     float x_t = x[t]; /* grad may be x: keep the target logit */
     float m;
     double rest;
