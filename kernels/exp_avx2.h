@@ -272,8 +272,9 @@ lb_short_load_max_f32(size_t n, const float *x, int vectors, __m256 *v, __m256i 
     __m256 mx = neg_inf;
     for (int k = 0; k < vectors; k++) {
         mask[k] = lb_short_mask_f32(n, k);
-        v[k] = _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + 8 * k, mask[k]),
-                                _mm256_castsi256_ps(mask[k]));
+        if ((size_t)(8 * k + 8) <= n) v[k] = _mm256_loadu_ps(x + 8 * k);
+        else v[k] = _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + 8 * k, mask[k]),
+                                     _mm256_castsi256_ps(mask[k]));
         mx = _mm256_max_ps(mx, v[k]);
     }
     return lb_hmax_f32(mx);

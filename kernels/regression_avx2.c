@@ -182,9 +182,32 @@ double lb_avx2_mae_row_f64(size_t n, const double *pred, const double *target, d
  * unordered compare of each entry with itself), then a scan for the first
  * entry equal to the maximum, or the first NaN; the scan stops at the hit
  * and re-reads a row that is still in cache. */
+/* A row of up to 32 entries: loaded whole (padding -inf, past every row
+ * entry), then the first NaN lane, else the first lane equal to the
+ * maximum (exact without NaN), from the lane bits of all vectors at once. */
+static inline __attribute__((always_inline)) size_t argmax_short_f32(size_t n, const float *v,
+                                                                     int vectors)
+{
+    __m256 x[4];
+    __m256i mask[4];
+    const __m256 m = _mm256_set1_ps(lb_short_load_max_f32(n, v, vectors, x, mask));
+    uint32_t nan_bits = 0, max_bits = 0;
+    for (int k = 0; k < vectors; k++) {
+        nan_bits |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(x[k], x[k], _CMP_UNORD_Q)) << (8 * k);
+        max_bits |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(x[k], m, _CMP_EQ_OQ)) << (8 * k);
+    }
+    return (size_t)__builtin_ctz(nan_bits ? nan_bits : max_bits);
+}
+
 size_t lb_avx2_argmax_f32(size_t n, const float *v)
 {
-    if (n < 16) return lb_ref_argmax_f32(n, v);
+    switch ((n + 7) / 8) {
+    case 1: return argmax_short_f32(n, v, 1);
+    case 2: return argmax_short_f32(n, v, 2);
+    case 3: return argmax_short_f32(n, v, 3);
+    case 4: return argmax_short_f32(n, v, 4);
+    default: break;
+    }
     __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
     __m256 nan0 = _mm256_setzero_ps(), nan1 = nan0;
     size_t j = 0;
