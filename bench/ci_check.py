@@ -15,11 +15,14 @@ A ratio is machine-relative, so a committed baseline (bench/baseline.json)
 stays meaningful on another machine of the same kind and under moderate
 load. A ratio is worse when BOTH
   - its median is worse than the baseline's by more than --threshold
-    (default 0.30, i.e. 30 %), and
+    (default 0.40, i.e. 40 %: this shared VM moved single ratios by 31 %
+    without any change; an injected 2x slowdown moves them by 70-100 %), and
   - a two-sided Mann-Whitney U test of the per-repetition ratios against
     the baseline's rejects "same distribution" at --alpha (default 0.01);
 and an operation regresses when more than half of its ratios are worse (a
 slower lossblas moves all of them; a peer that changed speed only its own).
+A flagged operation is measured again (fresh interleaved repetitions) and
+fails only if it regresses in that confirmation round too.
 Only 1-thread ratios gate by default (--gate-threads): on a shared 2-core
 machine a 2-thread parallel region waits for a free core, so 2-thread
 ratios are shown for information.
@@ -152,8 +155,8 @@ def main():
     ap.add_argument("--ops", default=DEFAULT_OPS, help="operations (comma list)")
     ap.add_argument("--repetitions", type=int, default=9)
     ap.add_argument("--min-time", type=float, default=0.02)
-    ap.add_argument("--threshold", type=float, default=0.30,
-                    help="relative worsening of the median ratio that counts (0.30 = 30%%)")
+    ap.add_argument("--threshold", type=float, default=0.40,
+                    help="relative worsening of the median ratio that counts (0.40 = 40%%)")
     ap.add_argument("--alpha", type=float, default=0.01, help="significance level")
     ap.add_argument("--gate-threads", default="1",
                     help="thread counts whose regressions fail the check (comma list); the "
@@ -203,6 +206,39 @@ def main():
 
     selected = set(args.ops.split(","))
     base = {k: v for k, v in base.items() if k.split("/")[0] in selected}
+    rows, regressions = compare(base, current, args)
+    if regressions:
+        # Confirmation round: a one-off disturbance (another process, a
+        # frequency change) can move one operation's ratios for a whole run.
+        # Measure the flagged operations again, with fresh interleaved
+        # repetitions, and keep only what regresses twice.
+        flagged = sorted({k.split("/")[0] for k in regressions})
+        print_table(rows, args, ctx)
+        print(f"ci_check: {', '.join(flagged)} flagged; measuring again to confirm")
+        again = ratio_samples(run_bench(args.bench, ",".join(flagged + ["memcpy"]),
+                                        args.repetitions, args.min_time, env))
+        sub_base = {k: v for k, v in base.items() if k.split("/")[0] in flagged}
+        sub_current = {k: v for k, v in again.items() if k.split("/")[0] in flagged}
+        confirm_rows, confirmed = compare(sub_base, sub_current, args)
+        confirmed = [k for k in confirmed if k in regressions]
+        rows = [r for r in rows if r[0].split("/")[0] not in flagged] + confirm_rows
+        for r in rows:
+            if r[5] == "REGRESSION" and r[0] not in confirmed:
+                r[5] = "not confirmed"
+        regressions = confirmed
+        print("confirmation round:")
+    print_table(rows, args, ctx)
+    ok = sum(1 for r in rows if r[5] != "REGRESSION" and r[5] not in ("new", "missing"))
+    print(f"perf: {ok} passed, {len(regressions)} failed")
+    if regressions:
+        print("ci_check: REGRESSION in " + ", ".join(regressions))
+        return 1
+    return 0
+
+
+def compare(base, current, args):
+    """Rows [metric, baseline, now, change, p, verdict] and the confirmed
+    regressions (metrics of operations most of whose ratios are worse)."""
     # First each ratio on its own, then per operation: a slower lossblas makes
     # all its ratios worse, a peer that changed speed (oneDNN switches
     # between kernels, for one) moves only its own ratio. So a regression is
@@ -243,7 +279,10 @@ def main():
                 regressions.append(r[0])
             else:
                 r[5] = f"peer moved ({n_worse}/{n_all})"
+    return rows, regressions
 
+
+def print_table(rows, args, ctx):
     head = ("metric (ratio of times; lower = lossblas faster)", "baseline", "now", "change",
             "p (MWU)", "verdict")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
@@ -257,12 +296,6 @@ def main():
     for r in rows:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
                         enumerate(zip(r, widths))))
-    ok = sum(1 for r in rows if r[5] != "REGRESSION" and r[5] not in ("new", "missing"))
-    print(f"perf: {ok} passed, {len(regressions)} failed")
-    if regressions:
-        print("ci_check: REGRESSION in " + ", ".join(regressions))
-        return 1
-    return 0
 
 
 if __name__ == "__main__":
