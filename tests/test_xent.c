@@ -1182,3 +1182,22 @@ Test(xent_determinism, bitwise_identical_for_1_to_4_threads)
     free(x); free(q); free(w);
     random_problem_free(&p);
 }
+
+/* A dense row whose coefficient a_0 = w_0 (0.5 * 2 + 0.5 / 2) = 1.25 * 3.4e38
+ * exceeds the float range while the loss a_0 * -log p_0 (1.5e38) does not:
+ * the f32 kernels must give that finite loss, not inf * 0 = NaN (found by
+ * fuzz_xent_logits; such rows take the double-precision reference). */
+Test(xent_edge, coefficient_beyond_float_range_with_a_finite_loss)
+{
+    const float x[2] = {0.5f, -0.375f}, t[2] = {2.0f, 0.0f};
+    const float w[2] = {0x1.ff933cp+127f, 0.0f};
+    lb_xent_opts o = LB_XENT_DEFAULTS;
+    o.reduction = LB_NONE;
+    o.label_smoothing = 0.5;
+    float loss, grad[2];
+    cr_assert_eq(lb_cross_entropy_dense_f32(1, 2, x, 2, t, 2, w, &o, &loss, grad, 2), LB_OK);
+    double a0 = (double)w[0] * (0.5 * 2.0 + 0.25);
+    double expect = a0 * log1p(exp(-0.875));
+    cr_assert(isfinite(loss) && fabs(loss - expect) <= 1e-6 * expect, "loss %g, expected %g",
+              (double)loss, expect);
+}
