@@ -53,6 +53,20 @@ typedef struct lb_kernel_table {
     void (*log_softmax_backward_f32)(size_t n, const float *logy, const float *dy, float *dx);
     void (*log_softmax_backward_f64)(size_t n, const double *logy, const double *dy,
                                      double *dx);
+    /* The same four operations, same results bit for bit, with the output
+     * row written by non-temporal stores: for passes larger than the caches
+     * (LB_STREAM_MIN_BYTES), whose outputs will not be read back soon. */
+    void (*softmax_stream_f32)(size_t n, const float *x, float *y);
+    void (*softmax_stream_f64)(size_t n, const double *x, double *y);
+    void (*log_softmax_stream_f32)(size_t n, const float *x, float *y);
+    void (*log_softmax_stream_f64)(size_t n, const double *x, double *y);
+    void (*softmax_backward_stream_f32)(size_t n, const float *y, const float *dy, float *dx);
+    void (*softmax_backward_stream_f64)(size_t n, const double *y, const double *dy,
+                                        double *dx);
+    void (*log_softmax_backward_stream_f32)(size_t n, const float *logy, const float *dy,
+                                            float *dx);
+    void (*log_softmax_backward_stream_f64)(size_t n, const double *logy, const double *dy,
+                                            double *dx);
     double (*xent_row_f32)(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
                            double grad_mul);
     double (*xent_row_f64)(size_t n, const double *x, const lb_xent_coef_f64 *coef,

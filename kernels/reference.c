@@ -32,6 +32,15 @@ void lb_fill_reference_kernels(lb_kernel_table *t)
     t->softmax_backward_f64 = lb_ref_softmax_backward_f64;
     t->log_softmax_backward_f32 = lb_ref_log_softmax_backward_f32;
     t->log_softmax_backward_f64 = lb_ref_log_softmax_backward_f64;
+    /* no streaming form: the plain kernels */
+    t->softmax_stream_f32 = lb_ref_softmax_f32;
+    t->softmax_stream_f64 = lb_ref_softmax_f64;
+    t->log_softmax_stream_f32 = lb_ref_log_softmax_f32;
+    t->log_softmax_stream_f64 = lb_ref_log_softmax_f64;
+    t->softmax_backward_stream_f32 = lb_ref_softmax_backward_f32;
+    t->softmax_backward_stream_f64 = lb_ref_softmax_backward_f64;
+    t->log_softmax_backward_stream_f32 = lb_ref_log_softmax_backward_f32;
+    t->log_softmax_backward_stream_f64 = lb_ref_log_softmax_backward_f64;
     t->xent_row_f32 = lb_ref_xent_row_f32;
     t->xent_row_f64 = lb_ref_xent_row_f64;
     t->jacobian_full_f32 = lb_ref_jacobian_full_f32;

@@ -349,6 +349,42 @@ void lb_avx2_prefetch_next_row(const void *next, size_t bytes)
     for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)next + off, _MM_HINT_T1);
 }
 
+/* Streaming (non-temporal) stores: for passes larger than the caches
+ * (LB_STREAM_MIN_BYTES), the output rows are written around the caches, so
+ * memory sees one write of y instead of a read for ownership and a later
+ * write-back. They need 32-byte aligned addresses: the elements before the
+ * first boundary are written by a masked vector (the same arithmetic as the
+ * body, so the results are the same bits), the rest by whole vectors, the
+ * last partial vector masked. Each streaming row ends with an sfence, so its
+ * stores are ordered before anything the caller does next. */
+static inline size_t head_to_align32(const void *p, size_t elem, size_t n)
+{
+    size_t head = ((32 - ((uintptr_t)p & 31)) & 31) / elem;
+    return head < n ? head : n;
+}
+
+/* Rows up to this many bytes are staged in a stack buffer by the streaming
+ * softmax (exp values, then one scaled streaming sweep into y); longer rows
+ * take the regular kernel. */
+#define LB_STREAM_STAGE_BYTES ((size_t)16 * 1024)
+
+/* y_j = e_j * k, y written with streaming stores (e is cache-resident). */
+static void stream_scaled_f32(size_t n, const float *e, float k, float *y)
+{
+    const __m256 vk = _mm256_set1_ps(k);
+    size_t j = head_to_align32(y, sizeof(float), n);
+    if (j > 0) {
+        __m256i mask = lb_tail_mask_f32(j);
+        _mm256_maskstore_ps(y, mask, _mm256_mul_ps(_mm256_maskload_ps(e, mask), vk));
+    }
+    for (; j + 8 <= n; j += 8) _mm256_stream_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(e + j), vk));
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f32(n - j);
+        _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(_mm256_maskload_ps(e + j, mask), vk));
+    }
+    _mm_sfence();
+}
+
 /* Softmax of a short row (n <= 8 * vectors) in registers, as the long path
  * computes it (exp, double sum, one rounded reciprocal). False, with nothing
  * written, when the maximum is not a finite value of magnitude <= 2^24 (edge
@@ -441,6 +477,32 @@ static void softmax_f64_avx2(size_t n, const double *x, double *y)
     else lb_avx2_write_scaled_exp_f64(n, x, m, 1.0 / s, y);
 }
 
+/* Softmax with streaming stores: the cached-row path with exp(x - m) staged
+ * in a stack buffer instead of y, then y = e * (1/s) streamed; the same
+ * operations as softmax_f32_avx2, so the same bits. Short rows (registers)
+ * and rows longer than the stage take softmax_f32_avx2 itself. */
+static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
+{
+    if (n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_STREAM_STAGE_BYTES) {
+        softmax_f32_avx2(n, x, y);
+        return;
+    }
+    float e[LB_STREAM_STAGE_BYTES / sizeof(float)] __attribute__((aligned(32)));
+    float m = lb_avx2_row_max_f32(n, x);
+    switch (lb_avx2_classify_f32(n, x, m)) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
+    case AVX2_ROW_FINITE: break;
+    }
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    double s = lb_avx2_sum_exp_f32(n, x, m, e);
+    if (isnan(s)) {
+        lb_avx2_fill_f32(n, y, NAN);
+        return;
+    }
+    stream_scaled_f32(n, e, (float)(1.0 / s), y);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Log-softmax                                                              */
 /* ------------------------------------------------------------------------ */
@@ -450,45 +512,32 @@ static void softmax_f64_avx2(size_t n, const double *x, double *y)
  * without locating the maximum. NaN entries make rest NaN.
  * f32: pairs of vectors are added in float before the widening to double
  * (half the conversions); that rounding is at most u of the pair, so log s
- * moves by at most u absolute, inside log-softmax's 4 u (1 + |y|) bound. */
+ * moves by at most u absolute, inside log-softmax's 4 u (1 + |y|) bound.
+ * Ties are counted from the compare masks in a general-purpose register, and
+ * one pair of double accumulators is live: with the exp constants that keeps
+ * the loop within the 16 vector registers (a spilled accumulator puts a
+ * store-to-load round trip into the loop-carried chain). */
 static inline __attribute__((always_inline)) double
 sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool clamp)
 {
     const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
     const __m256 floor = _mm256_set1_ps(lb_exp_floor_f32(m));
-    __m256i tie0 = _mm256_setzero_si256(), tie1 = tie0;
+    int64_t count = 0;
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
     while (j + 16 <= n) {
-        __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
         size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
-        for (; j + 32 <= block_end; j += 32) {
-            __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
-            __m256 x2 = _mm256_loadu_ps(x + j + 16), x3 = _mm256_loadu_ps(x + j + 24);
-            __m256 eq0 = _mm256_cmp_ps(x0, vm, _CMP_EQ_OQ), eq1 = _mm256_cmp_ps(x1, vm, _CMP_EQ_OQ);
-            __m256 eq2 = _mm256_cmp_ps(x2, vm, _CMP_EQ_OQ), eq3 = _mm256_cmp_ps(x3, vm, _CMP_EQ_OQ);
-            __m256 e0 = _mm256_andnot_ps(eq0, lb_exp_shifted_f32_avx2(x0, minus_m, floor, clamp));
-            __m256 e1 = _mm256_andnot_ps(eq1, lb_exp_shifted_f32_avx2(x1, minus_m, floor, clamp));
-            __m256 e2 = _mm256_andnot_ps(eq2, lb_exp_shifted_f32_avx2(x2, minus_m, floor, clamp));
-            __m256 e3 = _mm256_andnot_ps(eq3, lb_exp_shifted_f32_avx2(x3, minus_m, floor, clamp));
-            tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq0)); /* eq lanes are -1 */
-            tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq1));
-            tie1 = _mm256_sub_epi32(tie1, _mm256_castps_si256(eq2));
-            tie1 = _mm256_sub_epi32(tie1, _mm256_castps_si256(eq3));
-            lb_acc_f32_in_f64(&lo0, &hi0, _mm256_add_ps(e0, e1));
-            lb_acc_f32_in_f64(&lo1, &hi1, _mm256_add_ps(e2, e3));
-        }
         for (; j + 16 <= block_end; j += 16) {
             __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
             __m256 eq0 = _mm256_cmp_ps(x0, vm, _CMP_EQ_OQ), eq1 = _mm256_cmp_ps(x1, vm, _CMP_EQ_OQ);
+            count += __builtin_popcount((unsigned)_mm256_movemask_ps(eq0)) +
+                     __builtin_popcount((unsigned)_mm256_movemask_ps(eq1));
             __m256 e0 = _mm256_andnot_ps(eq0, lb_exp_shifted_f32_avx2(x0, minus_m, floor, clamp));
             __m256 e1 = _mm256_andnot_ps(eq1, lb_exp_shifted_f32_avx2(x1, minus_m, floor, clamp));
-            tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq0));
-            tie1 = _mm256_sub_epi32(tie1, _mm256_castps_si256(eq1));
-            lb_acc_f32_in_f64(&lo0, &hi0, _mm256_add_ps(e0, e1));
+            lb_acc_f32_in_f64(&lo, &hi, _mm256_add_ps(e0, e1));
         }
-        total = _mm256_add_pd(total, _mm256_add_pd(_mm256_add_pd(lo0, hi0),
-                                                   _mm256_add_pd(lo1, hi1)));
+        total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
     }
     while (j < n) { /* up to 15 left: full vector, then masked */
         size_t left = n - j;
@@ -498,16 +547,12 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
         __m256 eq = _mm256_and_ps(_mm256_cmp_ps(v, vm, _CMP_EQ_OQ), _mm256_castsi256_ps(mask));
         __m256 e = _mm256_and_ps(lb_exp_shifted_f32_avx2(v, minus_m, floor, clamp),
                                  _mm256_castsi256_ps(mask));
-        tie0 = _mm256_sub_epi32(tie0, _mm256_castps_si256(eq));
+        count += __builtin_popcount((unsigned)_mm256_movemask_ps(eq));
         __m256d lo = _mm256_setzero_pd(), hi = lo;
         lb_acc_f32_in_f64(&lo, &hi, _mm256_andnot_ps(eq, e));
         total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
         j += left >= 8 ? 8 : left;
     }
-    int32_t lanes[8];
-    _mm256_storeu_si256((__m256i *)lanes, _mm256_add_epi32(tie0, tie1));
-    int64_t count = 0;
-    for (int l = 0; l < 8; l++) count += lanes[l];
     *ties = count;
     return lb_hsum_f64(total);
 }
@@ -648,6 +693,42 @@ log_softmax_short_f32(size_t n, const float *x, float *y, int vectors)
     return true;
 }
 
+/* y_j = (x_j - c_hi) - c_lo with streaming stores (see head_to_align32) */
+static void stream_shifted_f32(size_t n, const float *x, __m256 vhi, __m256 vlo, float *y)
+{
+    size_t j = head_to_align32(y, sizeof(float), n);
+    if (j > 0) {
+        __m256i mask = lb_tail_mask_f32(j);
+        _mm256_maskstore_ps(y, mask, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x, mask), vhi), vlo));
+    }
+    for (; j + 8 <= n; j += 8)
+        _mm256_stream_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vhi), vlo));
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f32(n - j);
+        _mm256_maskstore_ps(y + j, mask,
+                            _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vhi), vlo));
+    }
+    _mm_sfence();
+}
+
+/* y_j = (x_j - m) - log s with streaming stores */
+static void stream_shifted_f64(size_t n, const double *x, __m256d vm, __m256d vl, double *y)
+{
+    size_t j = head_to_align32(y, sizeof(double), n);
+    if (j > 0) {
+        __m256i mask = lb_tail_mask_f64(j);
+        _mm256_maskstore_pd(y, mask, _mm256_sub_pd(_mm256_sub_pd(_mm256_maskload_pd(x, mask), vm), vl));
+    }
+    for (; j + 4 <= n; j += 4)
+        _mm256_stream_pd(y + j, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + j), vm), vl));
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f64(n - j);
+        _mm256_maskstore_pd(y + j, mask,
+                            _mm256_sub_pd(_mm256_sub_pd(_mm256_maskload_pd(x + j, mask), vm), vl));
+    }
+    _mm_sfence();
+}
+
 /* y = (x - m) - log s evaluated in double (x - m is exact there), rounded
  * once to float: the same bits as the reference. Used for a huge m, where a
  * split of m + log s into two floats would lose log s. */
@@ -656,7 +737,8 @@ static inline __m128 log_softmax_half_f32(__m128 x, __m256d m, __m256d log_s)
     return _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(x), m), log_s));
 }
 
-static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
+static inline __attribute__((always_inline)) void
+log_softmax_f32_impl(size_t n, const float *x, float *y, bool stream)
 {
     switch ((n + 7) / 8) {
     case 1: if (log_softmax_short_f32(n, x, y, 1)) return; break;
@@ -673,7 +755,7 @@ static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
     case AVX2_ROW_FINITE: break;
     }
     lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-    lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
+    if (!stream) lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     size_t j = 0;
     if (fabsf(m) <= 0x1p24f) {
         /* Split c = m + log s into floats c_hi + c_lo and take
@@ -685,6 +767,10 @@ static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
         float c_hi = (float)((double)m + log_s);
         float c_lo = (float)(((double)m - (double)c_hi) + log_s);
         const __m256 vhi = _mm256_set1_ps(c_hi), vlo = _mm256_set1_ps(c_lo);
+        if (stream) {
+            stream_shifted_f32(n, x, vhi, vlo, y);
+            return;
+        }
         for (; j + 8 <= n; j += 8)
             _mm256_storeu_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vhi), vlo));
         for (; j < n; j++) y[j] = (x[j] - c_hi) - c_lo;
@@ -701,7 +787,8 @@ static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
 }
 
 /* y = (x - m) - log s, rounded as the reference rounds it. */
-static void log_softmax_f64_avx2(size_t n, const double *x, double *y)
+static inline __attribute__((always_inline)) void
+log_softmax_f64_impl(size_t n, const double *x, double *y, bool stream)
 {
     double m, log_s;
     switch (max_and_log_sum_f64(n, x, &m, &log_s)) {
@@ -710,8 +797,12 @@ static void log_softmax_f64_avx2(size_t n, const double *x, double *y)
     case AVX2_ROW_FINITE: break;
     }
     lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
-    lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
     const __m256d vm = _mm256_set1_pd(m), vl = _mm256_set1_pd(log_s);
+    if (stream) {
+        stream_shifted_f64(n, x, vm, vl, y);
+        return;
+    }
+    lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
     size_t j = 0;
     for (; j + 4 <= n; j += 4)
         _mm256_storeu_pd(y + j, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + j), vm), vl));
@@ -803,7 +894,8 @@ static double sum_f64(size_t n, const double *a)
 /* dx = y * (dy - d), d = <dy, y> in double split d = d_hi + d_lo in floats:
  * (dy - d_hi) is exact where dy is near d, so the cancellation keeps its
  * accuracy. */
-static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy, float *dx)
+static inline __attribute__((always_inline)) void
+softmax_backward_f32_impl(size_t n, const float *y, const float *dy, float *dx, bool stream)
 {
     lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     lb_avx2_prefetch_next_row(dy + n, n * sizeof(float));
@@ -811,6 +903,25 @@ static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy,
     float d_hi = (float)d, d_lo = (float)(d - (double)d_hi);
     const __m256 vhi = _mm256_set1_ps(d_hi), vlo = _mm256_set1_ps(d_lo);
     size_t j = 0;
+    if (stream) {
+        j = head_to_align32(dx, sizeof(float), n);
+        if (j > 0) {
+            __m256i mask = lb_tail_mask_f32(j);
+            __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(dy, mask), vhi), vlo);
+            _mm256_maskstore_ps(dx, mask, _mm256_mul_ps(_mm256_maskload_ps(y, mask), g));
+        }
+        for (; j + 8 <= n; j += 8) {
+            __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(dy + j), vhi), vlo);
+            _mm256_stream_ps(dx + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), g));
+        }
+        if (j < n) {
+            __m256i mask = lb_tail_mask_f32(n - j);
+            __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(dy + j, mask), vhi), vlo);
+            _mm256_maskstore_ps(dx + j, mask, _mm256_mul_ps(_mm256_maskload_ps(y + j, mask), g));
+        }
+        _mm_sfence();
+        return;
+    }
     for (; j + 8 <= n; j += 8) {
         __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(dy + j), vhi), vlo);
         _mm256_storeu_ps(dx + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), g));
@@ -818,13 +929,33 @@ static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy,
     for (; j < n; j++) dx[j] = y[j] * ((dy[j] - d_hi) - d_lo);
 }
 
-static void softmax_backward_f64_avx2(size_t n, const double *y, const double *dy, double *dx)
+static inline __attribute__((always_inline)) void
+softmax_backward_f64_impl(size_t n, const double *y, const double *dy, double *dx,
+                          bool stream)
 {
     lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
     lb_avx2_prefetch_next_row(dy + n, n * sizeof(double));
     double d = dot_f64(n, y, dy);
     const __m256d vd = _mm256_set1_pd(d);
     size_t j = 0;
+    if (stream) {
+        j = head_to_align32(dx, sizeof(double), n);
+        if (j > 0) {
+            __m256i mask = lb_tail_mask_f64(j);
+            _mm256_maskstore_pd(dx, mask, _mm256_mul_pd(_mm256_maskload_pd(y, mask),
+                                                        _mm256_sub_pd(_mm256_maskload_pd(dy, mask), vd)));
+        }
+        for (; j + 4 <= n; j += 4)
+            _mm256_stream_pd(dx + j, _mm256_mul_pd(_mm256_loadu_pd(y + j),
+                                                   _mm256_sub_pd(_mm256_loadu_pd(dy + j), vd)));
+        if (j < n) {
+            __m256i mask = lb_tail_mask_f64(n - j);
+            _mm256_maskstore_pd(dx + j, mask, _mm256_mul_pd(_mm256_maskload_pd(y + j, mask),
+                                                            _mm256_sub_pd(_mm256_maskload_pd(dy + j, mask), vd)));
+        }
+        _mm_sfence();
+        return;
+    }
     for (; j + 4 <= n; j += 4)
         _mm256_storeu_pd(dx + j, _mm256_mul_pd(_mm256_loadu_pd(y + j),
                                                _mm256_sub_pd(_mm256_loadu_pd(dy + j), vd)));
@@ -873,6 +1004,40 @@ static void log_softmax_backward_f64_avx2(size_t n, const double *logy, const do
     }
 }
 
+/* The regular and the streaming-store form of each kernel above. */
+static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
+{
+    log_softmax_f32_impl(n, x, y, false);
+}
+static void log_softmax_f32_avx2_stream(size_t n, const float *x, float *y)
+{
+    log_softmax_f32_impl(n, x, y, true);
+}
+static void log_softmax_f64_avx2(size_t n, const double *x, double *y)
+{
+    log_softmax_f64_impl(n, x, y, false);
+}
+static void log_softmax_f64_avx2_stream(size_t n, const double *x, double *y)
+{
+    log_softmax_f64_impl(n, x, y, true);
+}
+static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy, float *dx)
+{
+    softmax_backward_f32_impl(n, y, dy, dx, false);
+}
+static void softmax_backward_f32_avx2_stream(size_t n, const float *y, const float *dy, float *dx)
+{
+    softmax_backward_f32_impl(n, y, dy, dx, true);
+}
+static void softmax_backward_f64_avx2(size_t n, const double *y, const double *dy, double *dx)
+{
+    softmax_backward_f64_impl(n, y, dy, dx, false);
+}
+static void softmax_backward_f64_avx2_stream(size_t n, const double *y, const double *dy,
+                                             double *dx)
+{
+    softmax_backward_f64_impl(n, y, dy, dx, true);
+}
 /* ------------------------------------------------------------------------ */
 /* The AVX2 table                                                           */
 /* ------------------------------------------------------------------------ */
@@ -888,6 +1053,19 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->softmax_backward_f64 = softmax_backward_f64_avx2;
     t->log_softmax_backward_f32 = log_softmax_backward_f32_avx2;
     t->log_softmax_backward_f64 = log_softmax_backward_f64_avx2;
+    t->softmax_stream_f32 = softmax_f32_avx2_stream;
+    /* f64 softmax is bound by its exp: streaming measured 5 % slower (7.4 vs
+     * 7.0 ms at 4096 x 1000, one thread) */
+    t->softmax_stream_f64 = softmax_f64_avx2;
+    t->log_softmax_stream_f32 = log_softmax_f32_avx2_stream;
+    t->log_softmax_stream_f64 = log_softmax_f64_avx2_stream;
+    t->softmax_backward_stream_f32 = softmax_backward_f32_avx2_stream;
+    t->softmax_backward_stream_f64 = softmax_backward_f64_avx2_stream;
+    /* log-softmax backward is compute-bound (an exp per element): streaming
+     * stores measured slower there (3.7 vs 3.1 ms at 4096 x 1000 f32, one
+     * thread), so its large passes keep the regular kernels */
+    t->log_softmax_backward_stream_f32 = log_softmax_backward_f32_avx2;
+    t->log_softmax_backward_stream_f64 = log_softmax_backward_f64_avx2;
     t->xent_row_f32 = lb_avx2_xent_row_f32;
     t->xent_row_f64 = lb_avx2_xent_row_f64;
     t->jacobian_full_f32 = lb_avx2_jacobian_full_f32;

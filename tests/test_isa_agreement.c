@@ -254,6 +254,89 @@ Test(isa_agreement, forward_in_place)
     }
 }
 
+/* The streaming-store forms (used for passes larger than the caches) give
+ * the same bits as the regular kernels: every row kind, 1..67 columns and
+ * the long lengths, outputs at every offset from a 32-byte boundary (the
+ * masked head), in place too, with guard elements on both sides untouched. */
+#define STREAM_GUARD 8
+static void stream_agreement(bool f64)
+{
+    tu_rng r = {f64 ? 131u : 130u};
+    size_t max_n = 131072, span = max_n + 2 * STREAM_GUARD + 8;
+    double *x = malloc(max_n * sizeof *x), *dy = malloc(max_n * sizeof *dy);
+    /* 32-byte aligned buffers so the offsets below are offsets from a boundary */
+    char *in = aligned_alloc(32, span * sizeof(double)), *g = aligned_alloc(32, span * sizeof(double));
+    char *got = aligned_alloc(32, span * sizeof(double)), *want = aligned_alloc(32, span * sizeof(double));
+    size_t elem = f64 ? sizeof(double) : sizeof(float);
+    for (size_t cc = 0; cc < 67 + 3; cc++) {
+        size_t n = cc < 67 ? cc + 1 : long_cols[cc - 67];
+        for (int kind = 0; kind < ROW_KINDS; kind++) {
+            size_t off = STREAM_GUARD + (size_t)(tu_next(&r) % 8); /* elements */
+            fill_row(&r, x, n, (enum row_kind)kind, f64 ? DBL_MAX : FLT_MAX);
+            for (size_t j = 0; j < n; j++) dy[j] = tu_uniform(&r, -1, 1);
+            for (int op = 0; op < 5; op++) {
+                memset(got, 0x5a, span * elem);
+                memset(want, 0x5a, span * elem);
+                if (f64) {
+                    double *xi = (double *)in + off, *dyi = (double *)g + off;
+                    double *o1 = (double *)got + off, *o2 = (double *)want + off;
+                    memcpy(xi, x, n * sizeof *x);
+                    memcpy(dyi, dy, n * sizeof *dy);
+                    if (op == 2 || op == 3) ref_table.softmax_f64(n, xi, xi); /* y: softmax row */
+                    switch (op) {
+                    case 0: avx2_table.softmax_stream_f64(n, xi, o1); avx2_table.softmax_f64(n, xi, o2); break;
+                    case 1: avx2_table.log_softmax_stream_f64(n, xi, o1); avx2_table.log_softmax_f64(n, xi, o2); break;
+                    case 2: avx2_table.softmax_backward_stream_f64(n, xi, dyi, o1); avx2_table.softmax_backward_f64(n, xi, dyi, o2); break;
+                    case 3:
+                        for (size_t j = 0; j < n; j++) xi[j] = xi[j] > 0 ? log(xi[j]) : -INFINITY;
+                        avx2_table.log_softmax_backward_stream_f64(n, xi, dyi, o1);
+                        avx2_table.log_softmax_backward_f64(n, xi, dyi, o2);
+                        break;
+                    case 4: /* in place */
+                        memcpy(o1, xi, n * sizeof *xi);
+                        memcpy(o2, xi, n * sizeof *xi);
+                        avx2_table.softmax_stream_f64(n, o1, o1);
+                        avx2_table.softmax_f64(n, o2, o2);
+                        break;
+                    }
+                } else {
+                    float *xi = (float *)in + off, *dyi = (float *)g + off;
+                    float *o1 = (float *)got + off, *o2 = (float *)want + off;
+                    for (size_t j = 0; j < n; j++) xi[j] = (float)x[j], dyi[j] = (float)dy[j];
+                    if (op == 2 || op == 3) ref_table.softmax_f32(n, xi, xi);
+                    switch (op) {
+                    case 0: avx2_table.softmax_stream_f32(n, xi, o1); avx2_table.softmax_f32(n, xi, o2); break;
+                    case 1: avx2_table.log_softmax_stream_f32(n, xi, o1); avx2_table.log_softmax_f32(n, xi, o2); break;
+                    case 2: avx2_table.softmax_backward_stream_f32(n, xi, dyi, o1); avx2_table.softmax_backward_f32(n, xi, dyi, o2); break;
+                    case 3:
+                        for (size_t j = 0; j < n; j++) xi[j] = xi[j] > 0 ? logf(xi[j]) : -INFINITY;
+                        avx2_table.log_softmax_backward_stream_f32(n, xi, dyi, o1);
+                        avx2_table.log_softmax_backward_f32(n, xi, dyi, o2);
+                        break;
+                    case 4:
+                        memcpy(o1, xi, n * sizeof *xi);
+                        memcpy(o2, xi, n * sizeof *xi);
+                        avx2_table.log_softmax_stream_f32(n, o1, o1);
+                        avx2_table.log_softmax_f32(n, o2, o2);
+                        break;
+                    }
+                }
+                cr_assert(memcmp(got, want, span * elem) == 0,
+                          "%s streaming op %d differs (n=%zu, row kind %d, offset %zu)",
+                          f64 ? "f64" : "f32", op, n, kind, off);
+            }
+        }
+    }
+    free(x);
+    free(dy);
+    free(in);
+    free(g);
+    free(got);
+    free(want);
+}
+Test(isa_agreement, streaming_stores_f32) { stream_agreement(false); }
+Test(isa_agreement, streaming_stores_f64) { stream_agreement(true); }
+
 /* ------------------------------------------------------------------------ */
 /* Backward                                                                 */
 /* ------------------------------------------------------------------------ */

@@ -416,3 +416,59 @@ Test(sizes, largest_jacobian_one_row_8192_full_f32, .timeout = 300)
     free(y);
     free(logits);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Passes larger than the caches                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Above LB_STREAM_MIN_BYTES of traffic the row-wise functions write their
+ * outputs with streaming stores. 2048 x 2049 f32 (ld 2051, so rows start at
+ * every offset from a 32-byte boundary) is past it for the forward and the
+ * backward passes; every row must equal the same row computed alone (a
+ * one-row call, far below the threshold), on 1 and 2 threads, and the
+ * padding between rows must stay untouched. */
+Test(sizes, passes_past_the_caches_match_row_by_row, .timeout = 120)
+{
+    const size_t rows = 2048, cols = 2049, ld = 2051;
+    float *x = malloc(rows * ld * sizeof *x), *dy = malloc(rows * ld * sizeof *dy);
+    float *out = malloc(rows * ld * sizeof *out), *one = malloc(ld * sizeof *one);
+    cr_assert(x && dy && out && one);
+    tu_rng r = {2049};
+    for (size_t i = 0; i < rows * ld; i++) {
+        x[i] = (float)tu_uniform(&r, -8, 8);
+        dy[i] = (float)tu_uniform(&r, -1, 1);
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+        lb_set_num_threads(threads);
+        for (int op = 0; op < 4; op++) {
+            const float *a = x;
+            for (size_t i = 0; i < rows * ld; i++) out[i] = -12345.0f;
+            lb_status st;
+            switch (op) {
+            case 0: st = lb_softmax_f32(rows, cols, a, ld, out, ld); break;
+            case 1: st = lb_log_softmax_f32(rows, cols, a, ld, out, ld); break;
+            case 2: st = lb_softmax_backward_f32(rows, cols, a, ld, dy, ld, out, ld); break;
+            default: st = lb_log_softmax_backward_f32(rows, cols, a, ld, dy, ld, out, ld); break;
+            }
+            cr_assert_eq(st, LB_OK);
+            for (size_t i = 0; i < rows; i++) {
+                const float *ai = a + i * ld, *dyi = dy + i * ld;
+                switch (op) {
+                case 0: lb_softmax_f32(1, cols, ai, cols, one, cols); break;
+                case 1: lb_log_softmax_f32(1, cols, ai, cols, one, cols); break;
+                case 2: lb_softmax_backward_f32(1, cols, ai, cols, dyi, cols, one, cols); break;
+                default: lb_log_softmax_backward_f32(1, cols, ai, cols, dyi, cols, one, cols); break;
+                }
+                cr_assert(memcmp(out + i * ld, one, cols * sizeof *one) == 0,
+                          "op %d row %zu differs from the row alone (%d threads)", op, i, threads);
+                cr_assert(out[i * ld + cols] == -12345.0f && out[i * ld + cols + 1] == -12345.0f,
+                          "op %d row %zu: padding written", op, i);
+            }
+        }
+    }
+    lb_set_num_threads(0);
+    free(x);
+    free(dy);
+    free(out);
+    free(one);
+}
