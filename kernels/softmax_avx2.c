@@ -628,7 +628,7 @@ static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m
         int64_t ties;
         double rest = sum_exp_rest_f32(n, x, *m, &ties);
         if (isnan(rest) || ties == 0) return AVX2_ROW_NAN; /* ties == 0: m is a NaN */
-        *log_s = log1p(rest + (double)(ties - 1));
+        *log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
         return AVX2_ROW_FINITE;
     }
     double s = lb_avx2_online_max_sum_f32(n, x, m, &nan);
@@ -648,7 +648,7 @@ static enum avx2_row_kind max_and_log_sum_f64(size_t n, const double *x, double 
         int64_t ties;
         double rest = sum_exp_rest_f64(n, x, *m, &ties);
         if (isnan(rest) || ties == 0) return AVX2_ROW_NAN;
-        *log_s = log1p(rest + (double)(ties - 1));
+        *log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
         return AVX2_ROW_FINITE;
     }
     double s = lb_avx2_online_max_sum_f64(n, x, m, &nan);
@@ -684,7 +684,7 @@ log_softmax_short_f32(size_t n, const float *x, float *y, int vectors)
         lb_avx2_fill_f32(n, y, NAN);
         return true;
     }
-    double log_s = log1p(rest + (double)(ties - 1));
+    double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
     float c_hi = (float)((double)m + log_s);
     float c_lo = (float)(((double)m - (double)c_hi) + log_s);
     const __m256 vhi = _mm256_set1_ps(c_hi), vlo = _mm256_set1_ps(c_lo);

@@ -38,7 +38,7 @@ static bool plain_f64(const lb_xent_coef_f64 *c)
 static double plain_loss(double a, double rest, double e_t, double shifted_t)
 {
     if (a == 0.0) return 0.0;
-    if (shifted_t > -600.0) return a * log1p(rest / e_t);
+    if (shifted_t > -600.0) return a * lb_log1p_nonneg(rest / e_t);
     return a * (log(rest + e_t) - shifted_t);
 }
 
@@ -262,7 +262,7 @@ static double xent_loss_from_sums(const xent_sums *u, double *s)
 {
     double s_minus_one = u->rest + (u->ties - 1.0);
     *s = 1.0 + s_minus_one;
-    return u->coef_sum * log1p(s_minus_one) - u->coef_dot;
+    return u->coef_sum * lb_log1p_nonneg(s_minus_one) - u->coef_dot;
 }
 
 static inline __attribute__((always_inline)) double

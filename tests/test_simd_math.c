@@ -247,3 +247,39 @@ Test(simd_exp, f64_underflow_and_specials)
     cr_expect_eq(exp_any_f64_lane(-INFINITY), 0.0);
     cr_expect(isnan(exp_any_f64_lane(NAN)));
 }
+
+/* lb_log1p_nonneg (log1p through glibc's log and the rounding error of
+ * 1 + v) against log1pl: at most 2 double ulps over v in [2^-1074, 2^1023]
+ * (log-uniform samples, plus 1 +- tiny, powers of two and integers), and v
+ * itself for v below 2^-60; 0, +inf and NaN map to 0, +inf, NaN. */
+Test(simd_exp, log1p_nonneg_against_long_double)
+{
+    tu_rng r = {77};
+    double worst = 0.0, worst_v = 0.0;
+    for (int i = 0; i < 400000; i++) {
+        double v;
+        switch (i % 4) {
+        case 0: v = ldexp(1.0 + tu_uniform(&r, 0, 1), (int)(tu_next(&r) % 2098) - 1074); break;
+        case 1: v = ldexp(1.0, (int)(tu_next(&r) % 2097) - 1074); break;
+        case 2: v = ldexp(tu_uniform(&r, 0, 1), -(int)(tu_next(&r) % 60)); break; /* near 0..1 */
+        default: v = (double)(tu_next(&r) % 100000); break;
+        }
+        if (!(v >= 0.0) || isinf(v)) continue;
+        double got = lb_log1p_nonneg(v);
+        long double want = log1pl((long double)v);
+        if (want == 0.0L) {
+            cr_assert_eq(got, 0.0, "log1p(%a) = %a, want 0", v, got);
+            continue;
+        }
+        double ulp = nextafter(fabs((double)want), INFINITY) - fabs((double)want);
+        double err = (double)(fabsl((long double)got - want) / (long double)ulp);
+        if (err > worst) worst = err, worst_v = v;
+        if (v < 0x1p-60) cr_assert_eq(got, v, "log1p(%a) = %a, want the argument", v, got);
+    }
+    cr_log_info("lb_log1p_nonneg: max %.3f ulp (at %a)", worst, worst_v);
+    cr_assert(worst <= 2.0, "lb_log1p_nonneg: %.3f ulp at %a", worst, worst_v);
+    cr_assert_eq(lb_log1p_nonneg(0.0), 0.0);
+    cr_assert(isinf(lb_log1p_nonneg(INFINITY)));
+    cr_assert(isnan(lb_log1p_nonneg(NAN)));
+    cr_assert_eq(lb_log1p_nonneg(0x1p-1074), 0x1p-1074);
+}
