@@ -53,6 +53,12 @@ typedef struct lb_kernel_table {
     void (*log_softmax_backward_f32)(size_t n, const float *logy, const float *dy, float *dx);
     void (*log_softmax_backward_f64)(size_t n, const double *logy, const double *dy,
                                      double *dx);
+    /* Optional (NULL when absent): softmax / log-softmax of four rows of
+     * n <= LB_ROW_GROUP_MAX_COLS columns (row r at x + r ldx, y + r ldy),
+     * the same bits as four calls of the one-row kernel. Short rows are
+     * latency-bound; a group lets their chains overlap. */
+    void (*softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+    void (*log_softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
     /* The same four operations, same results bit for bit, with the output
      * row written by non-temporal stores: for passes larger than the caches
      * (LB_STREAM_MIN_BYTES), whose outputs will not be read back soon. */
@@ -183,6 +189,9 @@ static inline bool lb_reduction_valid(lb_reduction r)
 /* ------------------------------------------------------------------------ */
 /* Threads and fixed-order reductions                                       */
 /* ------------------------------------------------------------------------ */
+
+/* Widest rows the four-row group kernels take. */
+#define LB_ROW_GROUP_MAX_COLS 16
 
 /* Passes touching more than this many bytes outrun the caches (L3 is 32 MiB
  * on the target machine, shared): their outputs are written with

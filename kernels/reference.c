@@ -23,6 +23,7 @@ enum row_kind { ROW_FINITE, ROW_ALL_NEG_INF, ROW_NAN };
 
 void lb_fill_reference_kernels(lb_kernel_table *t)
 {
+    *t = (lb_kernel_table){0}; /* optional slots (the four-row kernels) absent */
     t->name = "scalar";
     t->softmax_f32 = lb_ref_softmax_f32;
     t->softmax_f64 = lb_ref_softmax_f64;

@@ -10,16 +10,21 @@
 
 #define REAL float
 #define NAME(f) f##_f32
+/* the four-row kernel for short rows (f32 only), or NULL */
+#define ROW_GROUP_KERNEL(k, log) ((log) ? (k)->log_softmax_rows4_f32 : (k)->softmax_rows4_f32)
 #define CBLAS(f) cblas_s##f
 #include "softmax_api.inc"
 #undef REAL
+#undef ROW_GROUP_KERNEL
 #undef NAME
 #undef CBLAS
 
 #define REAL double
 #define NAME(f) f##_f64
+#define ROW_GROUP_KERNEL(k, log) NULL
 #define CBLAS(f) cblas_d##f
 #include "softmax_api.inc"
 #undef REAL
+#undef ROW_GROUP_KERNEL
 #undef NAME
 #undef CBLAS

@@ -337,6 +337,46 @@ static void stream_agreement(bool f64)
 Test(isa_agreement, streaming_stores_f32) { stream_agreement(false); }
 Test(isa_agreement, streaming_stores_f64) { stream_agreement(true); }
 
+/* The four-row group kernels give the same bits as four one-row calls:
+ * 1..LB_ROW_GROUP_MAX_COLS columns, groups mixing every row kind (an edge
+ * row makes the group fall back to row by row), ld > n, in place, with the
+ * padding between rows untouched. */
+Test(isa_agreement, row_groups_match_single_rows)
+{
+    cr_assert(avx2_table.softmax_rows4_f32 && avx2_table.log_softmax_rows4_f32);
+    tu_rng r = {140};
+    double row[LB_ROW_GROUP_MAX_COLS];
+    for (size_t n = 1; n <= LB_ROW_GROUP_MAX_COLS; n++) {
+        size_t ld = n + 3;
+        for (int trial = 0; trial < 400; trial++) {
+            float x[4 * (LB_ROW_GROUP_MAX_COLS + 3)], got[4 * (LB_ROW_GROUP_MAX_COLS + 3)],
+                want[4 * (LB_ROW_GROUP_MAX_COLS + 3)];
+            for (int q = 0; q < 4; q++) {
+                /* mostly ordinary rows, so that whole groups take the fast path */
+                enum row_kind kind = tu_next(&r) % 3 == 0 ? (enum row_kind)(tu_next(&r) % ROW_KINDS)
+                                                          : ROW_UNIFORM;
+                fill_row(&r, row, n, kind, FLT_MAX);
+                for (size_t j = 0; j < ld; j++) x[q * ld + j] = j < n ? (float)row[j] : -7.0f;
+            }
+            for (int log_form = 0; log_form < 2; log_form++) {
+                for (int in_place = 0; in_place < 2; in_place++) {
+                    memcpy(got, x, sizeof x);
+                    memcpy(want, x, sizeof x);
+                    const float *src_got = in_place ? got : x, *src_want = in_place ? want : x;
+                    (log_form ? avx2_table.log_softmax_rows4_f32 : avx2_table.softmax_rows4_f32)(
+                        n, src_got, ld, got, ld);
+                    for (int q = 0; q < 4; q++)
+                        (log_form ? avx2_table.log_softmax_f32 : avx2_table.softmax_f32)(
+                            n, src_want + q * ld, want + q * ld);
+                    cr_assert(memcmp(got, want, sizeof got) == 0,
+                              "%s four-row group differs from single rows (n=%zu, trial %d, in place %d)",
+                              log_form ? "log_softmax" : "softmax", n, trial, in_place);
+                }
+            }
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Backward                                                                 */
 /* ------------------------------------------------------------------------ */
