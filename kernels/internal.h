@@ -53,6 +53,14 @@ typedef struct lb_kernel_table {
     void (*log_softmax_backward_f32)(size_t n, const float *logy, const float *dy, float *dx);
     void (*log_softmax_backward_f64)(size_t n, const double *logy, const double *dy,
                                      double *dx);
+    /* Optional (NULL when absent): cross-entropy of four plain sparse rows
+     * (target t_r, coefficient a_r = w_t, no smoothing) of n <=
+     * LB_ROW_GROUP_MAX_COLS columns, row r at x + r ldx, its gradient (grad
+     * may be NULL) at grad + r ld_grad, its loss in losses[r]: the same bits
+     * as four xent_row calls. */
+    void (*xent_plain_rows4_f32)(size_t n, const float *x, size_t ldx, const size_t *targets,
+                                 const double *target_coefs, float *grad, size_t ld_grad,
+                                 double grad_mul, double *losses);
     /* Optional (NULL when absent): softmax / log-softmax of four rows of
      * n <= LB_ROW_GROUP_MAX_COLS columns (row r at x + r ldx, y + r ldy),
      * the same bits as four calls of the one-row kernel. Short rows are
@@ -138,6 +146,9 @@ size_t lb_ref_argmax_f64(size_t n, const double *v);
 /* AVX2+FMA kernels that live outside softmax_avx2.c (which fills the table). */
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
                             double grad_mul);
+void lb_avx2_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
+                                  const double *target_coefs, float *grad, size_t ld_grad,
+                                  double grad_mul, double *losses);
 double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *coef,
                             double *grad, double grad_mul);
 void lb_avx2_jacobian_full_f32(size_t n, const float *y, float *jac);

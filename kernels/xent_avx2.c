@@ -465,54 +465,95 @@ static double general_xent_row_f64(size_t n, const double *x, const lb_xent_coef
     return cases[(c->dense_targets != NULL) * 2 + (c->weights != NULL)](n, x, c, grad, grad_mul, m);
 }
 
-/* A plain row of up to 32 columns in registers: one masked load per
- * vector, e_j = exp(x_j - m), rest = sum_{j != t} e_j in double, e_t taken
- * from its lane (the vector exp is within ~1 float ulp, so log1p(rest / e_t)
- * keeps ~1e-7 relative error however small the loss; an e_t near float
- * underflow is recomputed in double), the gradient e_j k stored from
- * registers, the target entry as the long path forms it. False, with
- * nothing written, for edge rows and |m| > 2^24: the general path. */
+/* `rows` plain rows (rows <= 4) of up to 32 columns in registers: one
+ * masked load per vector, e_j = exp(x_j - m), rest = sum_{j != t} e_j in
+ * double, e_t taken from its lane (the vector exp is within ~1 float ulp, so
+ * log1p(rest / e_t) keeps ~1e-7 relative error however small the loss; an
+ * e_t near float underflow is recomputed in double), the gradient e_j k
+ * stored from registers, the target entry as the long path forms it. Row r
+ * is x + r ldx with target t[r], coefficient a[r], gradient grad + r ldg (or
+ * none), loss loss[r]. Each row's arithmetic is the same whatever `rows` is;
+ * more rows interleave independent rows so that their latency chains (the
+ * horizontal sums, divisions and the logarithm) overlap. False, with nothing
+ * written, when some row is an edge row or has |m| > 2^24: the general path
+ * takes those, row by row. */
 static inline __attribute__((always_inline)) bool
-plain_short_row_f32(size_t n, const float *x, size_t t, double a, float *grad, double grad_mul,
-                    int vectors, double *loss)
+plain_short_rows_f32(int rows, size_t n, const float *x, size_t ldx, const size_t *t,
+                     const double *a, float *grad, size_t ldg, double grad_mul, int vectors,
+                     double *loss)
 {
-    __m256 v[4], e[4];
-    __m256i mask[4];
-    float x_t = x[t]; /* grad may be x: read before any store */
-    float m = lb_short_load_max_f32(n, x, vectors, v, mask);
-    if (!(fabsf(m) <= 0x1p24f) || isnan(x_t)) return false;
-    const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
-    const __m256 floor = _mm256_set1_ps(lb_exp_floor_moderate_f32(m));
-    const __m256i target = _mm256_set1_epi32((int32_t)t), step = _mm256_set1_epi32(8);
-    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256d lo = _mm256_setzero_pd(), hi = lo;
-    __m256 target_vector = _mm256_setzero_ps();
-    for (int k = 0; k < vectors; k++) {
-        e[k] = lb_short_exp_f32(v[k], mask[k], vm, minus_m, floor);
-        __m256 is_target = _mm256_castsi256_ps(_mm256_cmpeq_epi32(idx, target));
-        lb_acc_f32_in_f64(&lo, &hi, _mm256_andnot_ps(is_target, e[k]));
-        if (t / 8 == (size_t)k) target_vector = e[k];
-        idx = _mm256_add_epi32(idx, step);
+    __m256 v[4][4], e[4][4];
+    __m256i mask[4][4];
+    float m[4], x_t[4];
+    double rest[4];
+    for (int r = 0; r < rows; r++) {
+        const float *x_row = x + (size_t)r * ldx;
+        x_t[r] = x_row[t[r]]; /* grad may be x: read before any store */
+        m[r] = lb_short_load_max_f32(n, x_row, vectors, v[r], mask[r]);
+        if (!(fabsf(m[r]) <= 0x1p24f) || isnan(x_t[r])) return false;
     }
-    double rest = lb_hsum_f64(_mm256_add_pd(lo, hi));
-    if (isnan(rest)) { /* a NaN entry */
-        if (grad) lb_avx2_fill_f32(n, grad, NAN);
-        *loss = NAN;
-        return true;
+    const __m256i step = _mm256_set1_epi32(8);
+    __m256 target_vector[4];
+    for (int r = 0; r < rows; r++) {
+        const __m256 vm = _mm256_set1_ps(m[r]), minus_m = _mm256_set1_ps(-m[r]);
+        const __m256 floor = _mm256_set1_ps(lb_exp_floor_moderate_f32(m[r]));
+        const __m256i target = _mm256_set1_epi32((int32_t)t[r]);
+        __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
+        target_vector[r] = _mm256_setzero_ps();
+        for (int k = 0; k < vectors; k++) {
+            e[r][k] = lb_short_exp_f32(v[r][k], mask[r][k], vm, minus_m, floor);
+            __m256 is_target = _mm256_castsi256_ps(_mm256_cmpeq_epi32(idx, target));
+            lb_acc_f32_in_f64(&lo, &hi, _mm256_andnot_ps(is_target, e[r][k]));
+            if (t[r] / 8 == (size_t)k) target_vector[r] = e[r][k];
+            idx = _mm256_add_epi32(idx, step);
+        }
+        rest[r] = lb_hsum_f64(_mm256_add_pd(lo, hi));
     }
-    double shifted_t = (double)x_t - (double)m;
-    double e_t = shifted_t > -80.0 ? (double)_mm256_cvtss_f32(_mm256_permutevar8x32_ps(
-                                         target_vector, _mm256_set1_epi32((int32_t)(t % 8))))
-                                   : exp(shifted_t);
-    double s = rest + e_t;
-    if (grad) {
-        const __m256 vk = _mm256_set1_ps((float)(a * grad_mul / s));
-        for (int k = 0; k < vectors; k++) lb_short_store_f32(n, grad, k, _mm256_mul_ps(e[k], vk));
-        double p_t = e_t / s;
-        grad[t] = (float)((p_t * a - a) * grad_mul);
+    for (int r = 0; r < rows; r++) {
+        float *g = grad ? grad + (size_t)r * ldg : NULL;
+        if (isnan(rest[r])) { /* a NaN entry */
+            if (g) lb_avx2_fill_f32(n, g, NAN);
+            loss[r] = NAN;
+            continue;
+        }
+        double shifted_t = (double)x_t[r] - (double)m[r];
+        double e_t = shifted_t > -80.0
+                         ? (double)_mm256_cvtss_f32(_mm256_permutevar8x32_ps(
+                               target_vector[r], _mm256_set1_epi32((int32_t)(t[r] % 8))))
+                         : exp(shifted_t);
+        double s = rest[r] + e_t;
+        if (g) {
+            const __m256 vk = _mm256_set1_ps((float)(a[r] * grad_mul / s));
+            for (int k = 0; k < vectors; k++) lb_short_store_f32(n, g, k, _mm256_mul_ps(e[r][k], vk));
+            double p_t = e_t / s;
+            g[t[r]] = (float)((p_t * a[r] - a[r]) * grad_mul);
+        }
+        loss[r] = plain_loss(a[r], rest[r], e_t, shifted_t);
     }
-    *loss = plain_loss(a, rest, e_t, shifted_t);
     return true;
+}
+
+/* Four plain rows of up to LB_ROW_GROUP_MAX_COLS columns (the table's
+ * xent_plain_rows4 slot): the same bits as four lb_avx2_xent_row_f32 calls
+ * (a group with an edge row is done row by row). */
+void lb_avx2_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
+                                  const double *target_coefs, float *grad, size_t ld_grad,
+                                  double grad_mul, double *losses)
+{
+    bool done = false;
+    if (n <= 8)
+        done = plain_short_rows_f32(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul,
+                                    1, losses);
+    else if (n <= 16)
+        done = plain_short_rows_f32(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul,
+                                    2, losses);
+    if (done) return;
+    for (size_t r = 0; r < 4; r++) {
+        lb_xent_coef_f32 coef = {.target = targets[r], .target_coef = target_coefs[r]};
+        losses[r] = lb_avx2_xent_row_f32(n, x + r * ldx, &coef, grad ? grad + r * ld_grad : NULL,
+                                         grad_mul);
+    }
 }
 
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
@@ -524,10 +565,10 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
     double short_loss;
     bool short_done = false;
     switch ((n + 7) / 8) {
-    case 1: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 1, &short_loss); break;
-    case 2: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 2, &short_loss); break;
-    case 3: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 3, &short_loss); break;
-    case 4: short_done = plain_short_row_f32(n, x, t, a, grad, grad_mul, 4, &short_loss); break;
+    case 1: short_done = plain_short_rows_f32(1, n, x, n, &t, &a, grad, n, grad_mul, 1, &short_loss); break;
+    case 2: short_done = plain_short_rows_f32(1, n, x, n, &t, &a, grad, n, grad_mul, 2, &short_loss); break;
+    case 3: short_done = plain_short_rows_f32(1, n, x, n, &t, &a, grad, n, grad_mul, 3, &short_loss); break;
+    case 4: short_done = plain_short_rows_f32(1, n, x, n, &t, &a, grad, n, grad_mul, 4, &short_loss); break;
     default: break;
     }
     if (short_done) return short_loss;

@@ -377,6 +377,52 @@ Test(isa_agreement, row_groups_match_single_rows)
     }
 }
 
+/* The four-row cross-entropy kernel gives the same losses and gradient bits
+ * as four xent_row calls: plain rows of 1..LB_ROW_GROUP_MAX_COLS columns,
+ * every row kind mixed in, random targets and coefficients, gradient out of
+ * place, in place (grad == logits) and absent. */
+Test(isa_agreement, xent_row_groups_match_single_rows)
+{
+    cr_assert(avx2_table.xent_plain_rows4_f32);
+    tu_rng r = {141};
+    double row[LB_ROW_GROUP_MAX_COLS];
+    enum { LD_MAX = LB_ROW_GROUP_MAX_COLS + 2 };
+    for (size_t n = 1; n <= LB_ROW_GROUP_MAX_COLS; n++) {
+        size_t ld = n + 2;
+        for (int trial = 0; trial < 300; trial++) {
+            float x[4 * LD_MAX], got[4 * LD_MAX], want[4 * LD_MAX];
+            size_t targets[4];
+            double coefs[4], loss_got[4], loss_want[4];
+            for (int q = 0; q < 4; q++) {
+                enum row_kind kind = tu_next(&r) % 3 == 0 ? (enum row_kind)(tu_next(&r) % ROW_KINDS)
+                                                          : ROW_UNIFORM;
+                fill_row(&r, row, n, kind, FLT_MAX);
+                for (size_t j = 0; j < ld; j++) x[q * ld + j] = j < n ? (float)row[j] : -7.0f;
+                targets[q] = (size_t)(tu_next(&r) % n);
+                coefs[q] = tu_next(&r) % 2 ? 1.0 : tu_uniform(&r, 0, 3);
+            }
+            for (int mode = 0; mode < 3; mode++) { /* out of place, in place, loss only */
+                memcpy(got, x, sizeof x);
+                memcpy(want, x, sizeof x);
+                const float *src_got = mode == 1 ? got : x, *src_want = mode == 1 ? want : x;
+                avx2_table.xent_plain_rows4_f32(n, src_got, ld, targets, coefs,
+                                                mode == 2 ? NULL : got, ld, -0.25, loss_got);
+                for (int q = 0; q < 4; q++) {
+                    lb_xent_coef_f32 coef = {.target = targets[q], .target_coef = coefs[q]};
+                    loss_want[q] = avx2_table.xent_row_f32(n, src_want + q * ld, &coef,
+                                                           mode == 2 ? NULL : want + q * ld, -0.25);
+                }
+                for (int q = 0; q < 4; q++)
+                    cr_assert(memcmp(&loss_got[q], &loss_want[q], sizeof(double)) == 0 ||
+                                  (isnan(loss_got[q]) && isnan(loss_want[q])),
+                              "group loss differs (n=%zu, trial %d, row %d)", n, trial, q);
+                cr_assert(memcmp(got, want, sizeof got) == 0,
+                          "group gradient differs (n=%zu, trial %d, mode %d)", n, trial, mode);
+            }
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Backward                                                                 */
 /* ------------------------------------------------------------------------ */
