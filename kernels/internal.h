@@ -67,6 +67,8 @@ typedef struct lb_kernel_table {
      * latency-bound; a group lets their chains overlap. */
     void (*softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
     void (*log_softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+    void (*softmax_backward_rows4_f32)(size_t n, const float *y, size_t ldy, const float *dy,
+                                       size_t lddy, float *dx, size_t lddx);
     /* The same four operations, same results bit for bit, with the output
      * row written by non-temporal stores: for passes larger than the caches
      * (LB_STREAM_MIN_BYTES), whose outputs will not be read back soon. */

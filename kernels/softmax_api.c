@@ -12,19 +12,23 @@
 #define NAME(f) f##_f32
 /* the four-row kernel for short rows (f32 only), or NULL */
 #define ROW_GROUP_KERNEL(k, log) ((log) ? (k)->log_softmax_rows4_f32 : (k)->softmax_rows4_f32)
+#define BACKWARD_ROW_GROUP_KERNEL(k) ((k)->softmax_backward_rows4_f32)
 #define CBLAS(f) cblas_s##f
 #include "softmax_api.inc"
 #undef REAL
 #undef ROW_GROUP_KERNEL
+#undef BACKWARD_ROW_GROUP_KERNEL
 #undef NAME
 #undef CBLAS
 
 #define REAL double
 #define NAME(f) f##_f64
 #define ROW_GROUP_KERNEL(k, log) NULL
+#define BACKWARD_ROW_GROUP_KERNEL(k) NULL
 #define CBLAS(f) cblas_d##f
 #include "softmax_api.inc"
 #undef REAL
 #undef ROW_GROUP_KERNEL
+#undef BACKWARD_ROW_GROUP_KERNEL
 #undef NAME
 #undef CBLAS

@@ -922,9 +922,54 @@ static double sum_f64(size_t n, const double *a)
 /* dx = y * (dy - d), d = <dy, y> in double split d = d_hi + d_lo in floats:
  * (dy - d_hi) is exact where dy is near d, so the cancellation keeps its
  * accuracy. */
+/* Softmax backward of `rows` short rows (n <= 8 * vectors, rows <= 4) in
+ * registers: masked loads (zeros past the row), d = <y, dy> with float
+ * products widened to double lanes, d split into floats d_hi + d_lo, then
+ * dx = y * ((dy - d_hi) - d_lo) as the long path. The arithmetic of a row
+ * does not depend on `rows`; more rows interleave independent rows. */
+static inline __attribute__((always_inline)) void
+softmax_backward_short_f32(int rows, size_t n, const float *y, size_t ldy, const float *dy,
+                           size_t lddy, float *dx, size_t lddx, int vectors)
+{
+    __m256 yv[4][2], dyv[4][2];
+    double d[4];
+    for (int r = 0; r < rows; r++) {
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
+        for (int k = 0; k < vectors; k++) {
+            const float *y_row = y + (size_t)r * ldy, *dy_row = dy + (size_t)r * lddy;
+            if ((size_t)(8 * k + 8) <= n) {
+                yv[r][k] = _mm256_loadu_ps(y_row + 8 * k);
+                dyv[r][k] = _mm256_loadu_ps(dy_row + 8 * k);
+            } else {
+                __m256i mask = lb_short_mask_f32(n, k);
+                yv[r][k] = _mm256_maskload_ps(y_row + 8 * k, mask);
+                dyv[r][k] = _mm256_maskload_ps(dy_row + 8 * k, mask);
+            }
+            lb_acc_f32_in_f64(&lo, &hi, _mm256_mul_ps(yv[r][k], dyv[r][k]));
+        }
+        d[r] = lb_hsum_f64(_mm256_add_pd(lo, hi));
+    }
+    for (int r = 0; r < rows; r++) {
+        float d_hi = (float)d[r], d_lo = (float)(d[r] - (double)d_hi);
+        const __m256 vhi = _mm256_set1_ps(d_hi), vlo = _mm256_set1_ps(d_lo);
+        for (int k = 0; k < vectors; k++) {
+            __m256 g = _mm256_sub_ps(_mm256_sub_ps(dyv[r][k], vhi), vlo);
+            lb_short_store_f32(n, dx + (size_t)r * lddx, k, _mm256_mul_ps(yv[r][k], g));
+        }
+    }
+}
+
 static inline __attribute__((always_inline)) void
 softmax_backward_f32_impl(size_t n, const float *y, const float *dy, float *dx, bool stream)
 {
+    if (n <= 8) {
+        softmax_backward_short_f32(1, n, y, n, dy, n, dx, n, 1);
+        return;
+    }
+    if (n <= 16) {
+        softmax_backward_short_f32(1, n, y, n, dy, n, dx, n, 2);
+        return;
+    }
     lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     lb_avx2_prefetch_next_row(dy + n, n * sizeof(float));
     double d = dot_f32(n, y, dy);
@@ -1045,6 +1090,13 @@ static void softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, float *
         for (size_t r = 0; r < 4; r++) softmax_f32_avx2(n, x + r * ldx, y + r * ldy);
 }
 
+static void softmax_backward_rows4_f32_avx2(size_t n, const float *y, size_t ldy,
+                                            const float *dy, size_t lddy, float *dx, size_t lddx)
+{
+    if (n <= 8) softmax_backward_short_f32(4, n, y, ldy, dy, lddy, dx, lddx, 1);
+    else softmax_backward_short_f32(4, n, y, ldy, dy, lddy, dx, lddx, 2);
+}
+
 static void log_softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, float *y,
                                        size_t ldy)
 {
@@ -1105,6 +1157,7 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->log_softmax_backward_f32 = log_softmax_backward_f32_avx2;
     t->log_softmax_backward_f64 = log_softmax_backward_f64_avx2;
     t->softmax_rows4_f32 = softmax_rows4_f32_avx2;
+    t->softmax_backward_rows4_f32 = softmax_backward_rows4_f32_avx2;
     t->xent_plain_rows4_f32 = lb_avx2_xent_plain_rows4_f32;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx2;
     t->softmax_stream_f32 = softmax_f32_avx2_stream;

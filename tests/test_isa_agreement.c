@@ -377,6 +377,40 @@ Test(isa_agreement, row_groups_match_single_rows)
     }
 }
 
+/* The four-row softmax backward gives the same bits as four one-row calls,
+ * out of place and in place (dx == dy). */
+Test(isa_agreement, backward_row_groups_match_single_rows)
+{
+    cr_assert(avx2_table.softmax_backward_rows4_f32);
+    tu_rng r = {142};
+    double row[LB_ROW_GROUP_MAX_COLS];
+    enum { LD_MAX = LB_ROW_GROUP_MAX_COLS + 3 };
+    for (size_t n = 1; n <= LB_ROW_GROUP_MAX_COLS; n++) {
+        size_t ld = n + 3;
+        for (int trial = 0; trial < 300; trial++) {
+            float y[4 * LD_MAX], dy[4 * LD_MAX], got[4 * LD_MAX], want[4 * LD_MAX];
+            for (int q = 0; q < 4; q++) {
+                fill_row(&r, row, n, ROW_UNIFORM, 0);
+                for (size_t j = 0; j < ld; j++) {
+                    y[q * ld + j] = j < n ? (float)row[j] : 9.0f;
+                    dy[q * ld + j] = j < n ? (float)tu_uniform(&r, -1, 1) * (trial % 5 ? 1.0f : 1e30f) : 5.0f;
+                }
+                ref_table.softmax_f32(n, y + q * ld, y + q * ld);
+            }
+            for (int in_place = 0; in_place < 2; in_place++) {
+                memcpy(got, dy, sizeof dy);
+                memcpy(want, dy, sizeof dy);
+                avx2_table.softmax_backward_rows4_f32(n, y, ld, in_place ? got : dy, ld, got, ld);
+                for (int q = 0; q < 4; q++)
+                    avx2_table.softmax_backward_f32(n, y + q * ld, (in_place ? want : dy) + q * ld,
+                                                    want + q * ld);
+                cr_assert(memcmp(got, want, sizeof got) == 0,
+                          "backward group differs (n=%zu, trial %d, in place %d)", n, trial, in_place);
+            }
+        }
+    }
+}
+
 /* The four-row cross-entropy kernel gives the same losses and gradient bits
  * as four xent_row calls: plain rows of 1..LB_ROW_GROUP_MAX_COLS columns,
  * every row kind mixed in, random targets and coefficients, gradient out of
