@@ -2,7 +2,7 @@
 # bench/run.sh - build lossblas (Release) and run its benchmarks.
 #
 #   bench/run.sh                 quick report: f32, 10 and 1000 classes, 4 batch
-#                                sizes, 1 and 2 threads, 3 repetitions (~2 min)
+#                                sizes, 1 and 2 threads, 5 repetitions (~4 min)
 #   bench/run.sh --full          every kernel, f32 and f64, batch 1..65536,
 #                                classes 10..131072 (long: see bench/README.md)
 #   bench/run.sh --build-dir DIR build directory (default: build-bench)
@@ -45,7 +45,7 @@ bench="$build_dir/bench/lossblas_bench"
 
 mkdir -p "$out_dir"
 if [[ $suite == quick ]]; then
-  flags=(--benchmark_min_time=0.02 --benchmark_repetitions=3)
+  flags=(--benchmark_min_time=0.05 --benchmark_repetitions=5)
   # the representative operations; the Jacobian output capped at 64 MiB
   export LB_BENCH_OPS=${LB_BENCH_OPS:-softmax,log_softmax,softmax_backward,log_softmax_backward,jacobian_full,xent_sparse,xent_sparse_loss,xent_dense,probs_sparse,mse,mae,accuracy_sparse,memcpy}
   export LB_BENCH_JAC_MAX_MIB=${LB_BENCH_JAC_MAX_MIB:-64}

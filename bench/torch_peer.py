@@ -13,7 +13,11 @@ spanning >= 96 MiB so the figures are out-of-cache; threads through
 torch.set_num_threads; CPU time is the calling thread's (intra-op work runs
 there with 1 thread). Each call goes through Python and allocates its output
 (torch's functional API has no out= for these), which is what a PyTorch user
-pays; it dominates the small shapes.
+pays; it dominates the small shapes. A freshly allocated output is usually
+memory the allocator just freed, still in cache, while lossblas_bench
+rotates its outputs with its inputs: --rotate-outputs writes softmax,
+log_softmax and their backward passes into rotating buffers instead (ATen's
+.out variants; cross-entropy has none), the same conditions as lossblas's.
 """
 import argparse
 import json
@@ -31,8 +35,15 @@ FULL_COLS = [10, 100, 1000, 32768, 131072]
 ROTATE_BYTES = 96 << 20
 
 
-def op_table():
+def op_table(rotate_outputs=False):
     """op -> (setup(rows, cols) -> args, call(*args), bytes(rows, cols))."""
+    aten = torch.ops.aten
+
+    def with_out(setup):
+        """setup plus an output buffer per set (cloned with the inputs)."""
+        def make(r, c):
+            return setup(r, c) + (torch.empty(r, c),)
+        return make
     def logits(r, c):
         return (torch.rand(r, c) * 8 - 4,)
 
@@ -60,17 +71,33 @@ def op_table():
             return F.cross_entropy(x, t)
 
     f32 = 4
+    if rotate_outputs:
+        rowwise = {
+            "softmax": (with_out(logits), lambda x, o: aten._softmax.out(x, 1, False, out=o)),
+            "log_softmax": (with_out(logits),
+                            lambda x, o: aten._log_softmax.out(x, 1, False, out=o)),
+            "softmax_backward": (
+                with_out(probs_and_grad(False)),
+                lambda y, dy, o: aten._softmax_backward_data.out(dy, y, 1, y.dtype, grad_input=o)),
+            "log_softmax_backward": (
+                with_out(probs_and_grad(True)),
+                lambda y, dy, o: aten._log_softmax_backward_data.out(dy, y, 1, y.dtype, out=o)),
+        }
+    else:
+        rowwise = {
+            "softmax": (logits, lambda x: F.softmax(x, 1)),
+            "log_softmax": (logits, lambda x: F.log_softmax(x, 1)),
+            "softmax_backward": (probs_and_grad(False),
+                                 lambda y, dy: torch._softmax_backward_data(dy, y, 1, y.dtype)),
+            "log_softmax_backward": (
+                probs_and_grad(True),
+                lambda y, dy: torch._log_softmax_backward_data(dy, y, 1, y.dtype)),
+        }
     return {
-        "softmax": (logits, lambda x: F.softmax(x, 1), lambda r, c: 2 * r * c * f32),
-        "log_softmax": (logits, lambda x: F.log_softmax(x, 1), lambda r, c: 2 * r * c * f32),
-        "softmax_backward": (
-            probs_and_grad(False),
-            lambda y, dy: torch._softmax_backward_data(dy, y, 1, y.dtype),
-            lambda r, c: 3 * r * c * f32),
-        "log_softmax_backward": (
-            probs_and_grad(True),
-            lambda y, dy: torch._log_softmax_backward_data(dy, y, 1, y.dtype),
-            lambda r, c: 3 * r * c * f32),
+        "softmax": rowwise["softmax"] + (lambda r, c: 2 * r * c * f32,),
+        "log_softmax": rowwise["log_softmax"] + (lambda r, c: 2 * r * c * f32,),
+        "softmax_backward": rowwise["softmax_backward"] + (lambda r, c: 3 * r * c * f32,),
+        "log_softmax_backward": rowwise["log_softmax_backward"] + (lambda r, c: 3 * r * c * f32,),
         "xent_sparse": (sparse, xent_fused, lambda r, c: 2 * r * c * f32 + 8 * r),
         "xent_sparse_loss": (sparse, xent_loss, lambda r, c: r * c * f32 + 8 * r),
         "xent_dense": (dense, xent_fused, lambda r, c: 3 * r * c * f32),
@@ -101,16 +128,18 @@ def main():
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=0.05)
     ap.add_argument("--max-mib", type=int, default=1024)
+    ap.add_argument("--rotate-outputs", action="store_true",
+                    help="write the row-wise ops into rotating output buffers")
     args = ap.parse_args()
     rows_list = FULL_ROWS if args.full else QUICK_ROWS
     cols_list = FULL_COLS if args.full else QUICK_COLS
-    table = op_table()
+    table = op_table(args.rotate_outputs)
     out = []
     for op in args.ops.split(","):
         setup, call, nbytes = table[op]
         for cols in cols_list:
             for rows in rows_list:
-                per_set = nbytes(rows, cols)
+                per_set = nbytes(rows, cols)  # the rotating outputs add to the sets' span
                 if per_set > args.max_mib << 20:
                     continue
                 nsets = max(1, math.ceil(ROTATE_BYTES / per_set))
@@ -131,7 +160,8 @@ def main():
                     print(f"{name}: {real * 1e6:.1f} us", flush=True)
                 del sets
     ctx = {"host_name": platform.node(), "torch_version": torch.__version__,
-           "torch_config_threads": torch.get_num_threads()}
+           "torch_config_threads": torch.get_num_threads(),
+           "rotate_outputs": args.rotate_outputs}
     with open(args.out, "w") as f:
         json.dump({"context": ctx, "benchmarks": out}, f, indent=1)
     print(f"wrote {len(out)} runs to {args.out}")
