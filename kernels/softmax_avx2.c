@@ -509,7 +509,11 @@ static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
 
 /* rest = sum exp(x_j - m) over the entries x_j != m, *ties = the number of
  * entries equal to m (each contributes exactly 1): s - 1 = rest + ties - 1
- * without locating the maximum. NaN entries make rest NaN.
+ * without locating the maximum. NaN entries make rest NaN. touch (or NULL):
+ * the output row the caller writes next; one of its cache lines is
+ * prefetched into L1 per 16 entries, so the output sweep does not wait on
+ * its stores' misses (log-softmax 15-17 % faster out of cache at 1 to 1024
+ * rows of 1000 floats; fetching the whole row up front was slower).
  * f32: pairs of vectors are added in float before the widening to double
  * (half the conversions); that rounding is at most u of the pair, so log s
  * moves by at most u absolute, inside log-softmax's 4 u (1 + |y|) bound.
@@ -518,7 +522,8 @@ static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
  * the loop within the 16 vector registers (a spilled accumulator puts a
  * store-to-load round trip into the loop-carried chain). */
 static inline __attribute__((always_inline)) double
-sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool clamp)
+sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool clamp,
+                      const float *touch)
 {
     const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
     const __m256 floor = _mm256_set1_ps(lb_exp_floor_f32(m));
@@ -533,6 +538,7 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
             __m256 eq0 = _mm256_cmp_ps(x0, vm, _CMP_EQ_OQ), eq1 = _mm256_cmp_ps(x1, vm, _CMP_EQ_OQ);
             count += __builtin_popcount((unsigned)_mm256_movemask_ps(eq0)) +
                      __builtin_popcount((unsigned)_mm256_movemask_ps(eq1));
+            if (touch) _mm_prefetch((const char *)(touch + j), _MM_HINT_T0);
             __m256 e0 = _mm256_andnot_ps(eq0, lb_exp_shifted_f32_avx2(x0, minus_m, floor, clamp));
             __m256 e1 = _mm256_andnot_ps(eq1, lb_exp_shifted_f32_avx2(x1, minus_m, floor, clamp));
             lb_acc_f32_in_f64(&lo, &hi, _mm256_add_ps(e0, e1));
@@ -557,7 +563,8 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
     return lb_hsum_f64(total);
 }
 
-static double sum_exp_rest_f32(size_t n, const float *x, float m, int64_t *ties)
+static double sum_exp_rest_f32(size_t n, const float *x, float m, int64_t *ties,
+                               const float *touch)
 {
     if (needs_scalar_exp_f32(m)) {
         double rest = 0.0;
@@ -569,8 +576,8 @@ static double sum_exp_rest_f32(size_t n, const float *x, float m, int64_t *ties)
         *ties = count;
         return rest;
     }
-    if (lb_exp_needs_clamp_f32(m)) return sum_exp_rest_f32_impl(n, x, m, ties, true);
-    return sum_exp_rest_f32_impl(n, x, m, ties, false);
+    if (lb_exp_needs_clamp_f32(m)) return sum_exp_rest_f32_impl(n, x, m, ties, true, touch);
+    return sum_exp_rest_f32_impl(n, x, m, ties, false, touch);
 }
 
 static double sum_exp_rest_f64(size_t n, const double *x, double m, int64_t *ties)
@@ -618,7 +625,8 @@ static double sum_exp_rest_f64(size_t n, const double *x, double m, int64_t *tie
  * kept out of the sum (s - 1 = rest + ties - 1, see sum_exp_rest_f32), so a
  * dominant class keeps the relative precision of its log-probability
  * -log s. Long rows (online pass) take log(s). */
-static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m, double *log_s)
+static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m, double *log_s,
+                                              const float *touch)
 {
     bool nan;
     if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
@@ -626,7 +634,7 @@ static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m
         enum avx2_row_kind kind = lb_avx2_classify_f32(n, x, *m);
         if (kind != AVX2_ROW_FINITE) return kind;
         int64_t ties;
-        double rest = sum_exp_rest_f32(n, x, *m, &ties);
+        double rest = sum_exp_rest_f32(n, x, *m, &ties, touch);
         if (isnan(rest) || ties == 0) return AVX2_ROW_NAN; /* ties == 0: m is a NaN */
         *log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
         return AVX2_ROW_FINITE;
@@ -764,7 +772,7 @@ log_softmax_f32_impl(size_t n, const float *x, float *y, bool stream)
     }
     float m;
     double log_s;
-    switch (max_and_log_sum_f32(n, x, &m, &log_s)) {
+    switch (max_and_log_sum_f32(n, x, &m, &log_s, stream ? NULL : y)) {
     case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
     case AVX2_ROW_FINITE: break;
