@@ -22,7 +22,14 @@
  *   (more than PTRDIFF_MAX bytes), and a Jacobian dimension above INT_MAX
  *   (OpenBLAS takes int), is LB_ERR_OVERFLOW.
  * - Memory: the caller owns every buffer. No function allocates, keeps a
- *   pointer after it returns, prints, exits or aborts.
+ *   pointer after it returns, prints, exits or aborts. Stack use stays below
+ *   about 20 KiB per call and thread (a 16 KiB staging row for the
+ *   streaming-store path below).
+ * - Passes larger than the caches (inputs plus outputs over 24 MiB) write
+ *   their outputs with non-temporal (streaming) stores, which bypass the
+ *   caches: the same values, one memory write per output line instead of a
+ *   read for ownership plus a write-back. An output of such a pass is not
+ *   in cache afterwards.
  * - Aliasing: an output may be the very same buffer as an input (same pointer
  *   and same ld) only where a function says so; any other overlap is
  *   undefined.

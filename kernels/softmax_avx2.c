@@ -17,6 +17,12 @@
  * Edge rows (NaN/+inf anywhere, all -inf) are detected from the maximum and
  * from the normalizer (a NaN entry makes it NaN), so the common path has no
  * extra per-element check.
+ *
+ * Rows of up to 32 floats are held in registers; up to 16, the API takes
+ * them four at a time (the *_rows4 kernels: the same code with the rows
+ * interleaved, so their latency chains overlap). Passes larger than the
+ * caches use the *_stream kernels, which write their output with
+ * non-temporal stores (the same arithmetic; see head_to_align32).
  */
 #include "internal.h"
 #include "exp_avx2.h"
