@@ -43,7 +43,8 @@ int lb_get_num_threads(void)
 }
 
 /* Below this many elements a pass stays on one thread: a parallel region costs
- * 1-3 us to enter, about what one core needs for 32K elements of softmax. */
+ * 1-3 us to enter, about what one core needs for 32K elements of a streaming
+ * pass such as MSE (exp-bound passes weigh their elements: LB_EXP_WORK). */
 #define LB_PARALLEL_MIN_ELEMENTS ((size_t)1 << 15)
 
 int lb_threads_for(size_t rows, size_t work_per_row)
