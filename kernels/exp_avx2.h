@@ -101,6 +101,42 @@ static inline __m256 lb_exp_shifted_f32_avx2(__m256 x, __m256 minus_m, __m256 fl
     return lb_exp_f32_avx2(t, t_lo);
 }
 
+/* How a row forms x - m exactly. TwoSum (above) needs no order between its
+ * operands; Fast2Sum, t = a + b then t_lo = b - (t - a), needs half the
+ * additions and is exact when a's exponent is at least b's. For a row with
+ * maximum m and minimum lo:
+ *   m < 0: every x <= m < 0, so |x| >= |m|: a = x, b = -m (LB_DIFF_FAST_X);
+ *   m >= 0 and lo > -2^e, 2^e the power of two above m (frexpf): every |x|
+ *     has at most m's exponent: a = -m, b = x (LB_DIFF_FAST_M);
+ *   otherwise TwoSum. Entries raised to the floor stay within [lo, m].
+ * All three give the same exact difference, hence the same bits. */
+enum lb_diff_mode { LB_DIFF_TWOSUM, LB_DIFF_FAST_M, LB_DIFF_FAST_X };
+
+static inline enum lb_diff_mode lb_diff_mode_f32(float m, float lo)
+{
+    if (m < 0.0f) return LB_DIFF_FAST_X;
+    if (!(m >= 0.0f) || !(m <= 0x1p127f)) return LB_DIFF_TWOSUM; /* NaN (edge rows) */
+    if (m == 0.0f) return LB_DIFF_FAST_M; /* -m = 0: t = x, t_lo = 0 */
+    int e;
+    (void)frexpf(m, &e);
+    return lo > -ldexpf(1.0f, e) ? LB_DIFF_FAST_M : LB_DIFF_TWOSUM;
+}
+
+/* lb_exp_shifted_f32_avx2 with x - m formed as `mode` says (a constant in
+ * the callers, so the branch folds away). */
+static inline __attribute__((always_inline)) __m256
+lb_exp_shifted_mode_f32_avx2(__m256 x, __m256 minus_m, __m256 floor, bool clamp,
+                             enum lb_diff_mode mode)
+{
+    if (mode == LB_DIFF_TWOSUM) return lb_exp_shifted_f32_avx2(x, minus_m, floor, clamp);
+    x = _mm256_max_ps(floor, x);
+    __m256 t = _mm256_add_ps(x, minus_m);
+    __m256 t_lo = mode == LB_DIFF_FAST_X ? _mm256_sub_ps(minus_m, _mm256_sub_ps(t, x))
+                                         : _mm256_sub_ps(x, _mm256_sub_ps(t, minus_m));
+    if (clamp) t = _mm256_max_ps(_mm256_set1_ps(LB_EXP_F32_LOWEST), t);
+    return lb_exp_f32_avx2(t, t_lo);
+}
+
 /* Whether rows with maximum m need the clamped form above. */
 static inline bool lb_exp_needs_clamp_f32(float m) { return !(fabsf(m) <= 0x1p24f); }
 

@@ -41,6 +41,36 @@
 
 /* Maximum of x[0..n) as float; NaN entries may or may not be seen here
  * (callers catch them through the normalizer or nan_check). */
+/* Maximum and minimum of x[0..n) (the minimum decides how the exp sweeps
+ * form x - m, lb_diff_mode_f32); NaN entries may or may not be seen. The
+ * minimum rides along in the load-bound sweep. */
+static float row_max_min_f32(size_t n, const float *x, float *lo)
+{
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, l0 = _mm256_set1_ps(INFINITY), l1 = l0;
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256 a = _mm256_loadu_ps(x + j), b = _mm256_loadu_ps(x + j + 8);
+        m0 = _mm256_max_ps(m0, a);
+        m1 = _mm256_max_ps(m1, b);
+        l0 = _mm256_min_ps(l0, a);
+        l1 = _mm256_min_ps(l1, b);
+    }
+    if (j + 8 <= n) {
+        __m256 a = _mm256_loadu_ps(x + j);
+        m0 = _mm256_max_ps(m0, a);
+        l0 = _mm256_min_ps(l0, a);
+        j += 8;
+    }
+    if (j < n) {
+        __m256i mask = lb_tail_mask_f32(n - j);
+        __m256 v = _mm256_maskload_ps(x + j, mask), in_row = _mm256_castsi256_ps(mask);
+        m1 = _mm256_max_ps(m1, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, in_row));
+        l1 = _mm256_min_ps(l1, _mm256_blendv_ps(_mm256_set1_ps(INFINITY), v, in_row));
+    }
+    *lo = -lb_hmax_f32(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_min_ps(l0, l1)));
+    return lb_hmax_f32(_mm256_max_ps(m0, m1));
+}
+
 float lb_avx2_row_max_f32(size_t n, const float *x)
 {
     __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
@@ -140,8 +170,8 @@ static double sum_exp_scalar_f32(size_t n, const float *x, float m, float *e)
     return s;
 }
 
-static inline __attribute__((always_inline)) double sum_exp_f32_impl(size_t n, const float *x,
-                                                                    float m, float *e, bool clamp)
+static inline __attribute__((always_inline)) double
+sum_exp_f32_impl(size_t n, const float *x, float m, float *e, bool clamp, enum lb_diff_mode mode)
 {
     const __m256 vm = _mm256_set1_ps(-m), floor = _mm256_set1_ps(lb_exp_floor_f32(m));
     __m256d total = _mm256_setzero_pd();
@@ -150,8 +180,8 @@ static inline __attribute__((always_inline)) double sum_exp_f32_impl(size_t n, c
         __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
         size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
         for (; j + 16 <= block_end; j += 16) {
-            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, clamp);
-            __m256 e1 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j + 8), vm, floor, clamp);
+            __m256 e0 = lb_exp_shifted_mode_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, clamp, mode);
+            __m256 e1 = lb_exp_shifted_mode_f32_avx2(_mm256_loadu_ps(x + j + 8), vm, floor, clamp, mode);
             if (e) {
                 _mm256_storeu_ps(e + j, e0);
                 _mm256_storeu_ps(e + j + 8, e1);
@@ -160,7 +190,7 @@ static inline __attribute__((always_inline)) double sum_exp_f32_impl(size_t n, c
             lb_acc_f32_in_f64(&lo1, &hi1, e1);
         }
         if (j + 8 <= block_end) {
-            __m256 e0 = lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, clamp);
+            __m256 e0 = lb_exp_shifted_mode_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, clamp, mode);
             if (e) _mm256_storeu_ps(e + j, e0);
             lb_acc_f32_in_f64(&lo0, &hi0, e0);
             j += 8;
@@ -171,7 +201,8 @@ static inline __attribute__((always_inline)) double sum_exp_f32_impl(size_t n, c
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
         __m256 v = _mm256_maskload_ps(x + j, mask);
-        __m256 e0 = _mm256_and_ps(lb_exp_shifted_f32_avx2(v, vm, floor, clamp), _mm256_castsi256_ps(mask));
+        __m256 e0 = _mm256_and_ps(lb_exp_shifted_mode_f32_avx2(v, vm, floor, clamp, mode),
+                                  _mm256_castsi256_ps(mask));
         if (e) _mm256_maskstore_ps(e + j, mask, e0);
         __m256d lo = _mm256_setzero_pd(), hi = lo;
         lb_acc_f32_in_f64(&lo, &hi, e0);
@@ -183,8 +214,21 @@ static inline __attribute__((always_inline)) double sum_exp_f32_impl(size_t n, c
 double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
 {
     if (needs_scalar_exp_f32(m)) return sum_exp_scalar_f32(n, x, m, e);
-    if (lb_exp_needs_clamp_f32(m)) return sum_exp_f32_impl(n, x, m, e, true);
-    return sum_exp_f32_impl(n, x, m, e, false);
+    if (lb_exp_needs_clamp_f32(m)) return sum_exp_f32_impl(n, x, m, e, true, LB_DIFF_TWOSUM);
+    return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_TWOSUM);
+}
+
+/* The same for a row whose minimum lo is known: x - m by Fast2Sum where
+ * lb_diff_mode_f32 allows it (the same bits, ~10 % faster sweep). */
+static double sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e)
+{
+    if (needs_scalar_exp_f32(m) || lb_exp_needs_clamp_f32(m)) return lb_avx2_sum_exp_f32(n, x, m, e);
+    switch (lb_diff_mode_f32(m, lo)) {
+    case LB_DIFF_FAST_M: return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_FAST_M);
+    case LB_DIFF_FAST_X: return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_FAST_X);
+    case LB_DIFF_TWOSUM: break;
+    }
+    return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_TWOSUM);
 }
 
 double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e)
@@ -434,7 +478,8 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
     default: break;
     }
     if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
-        m = lb_avx2_row_max_f32(n, x);
+        float lo;
+        m = row_max_min_f32(n, x, &lo);
         switch (lb_avx2_classify_f32(n, x, m)) {
         case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
@@ -442,7 +487,7 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
         }
         lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
         lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
-        s = lb_avx2_sum_exp_f32(n, x, m, y);
+        s = sum_exp_lo_f32(n, x, m, lo, y);
         if (isnan(s)) {
             lb_avx2_fill_f32(n, y, NAN);
             return;
@@ -494,14 +539,14 @@ static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
         return;
     }
     float e[LB_STREAM_STAGE_BYTES / sizeof(float)] __attribute__((aligned(32)));
-    float m = lb_avx2_row_max_f32(n, x);
+    float lo, m = row_max_min_f32(n, x, &lo);
     switch (lb_avx2_classify_f32(n, x, m)) {
     case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
     case AVX2_ROW_FINITE: break;
     }
     lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-    double s = lb_avx2_sum_exp_f32(n, x, m, e);
+    double s = sum_exp_lo_f32(n, x, m, lo, e);
     if (isnan(s)) {
         lb_avx2_fill_f32(n, y, NAN);
         return;
@@ -529,7 +574,7 @@ static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
  * store-to-load round trip into the loop-carried chain). */
 static inline __attribute__((always_inline)) double
 sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool clamp,
-                      const float *touch)
+                      const float *touch, enum lb_diff_mode mode)
 {
     const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
     const __m256 floor = _mm256_set1_ps(lb_exp_floor_f32(m));
@@ -545,8 +590,8 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
             count += __builtin_popcount((unsigned)_mm256_movemask_ps(eq0)) +
                      __builtin_popcount((unsigned)_mm256_movemask_ps(eq1));
             if (touch) _mm_prefetch((const char *)(touch + j), _MM_HINT_T0);
-            __m256 e0 = _mm256_andnot_ps(eq0, lb_exp_shifted_f32_avx2(x0, minus_m, floor, clamp));
-            __m256 e1 = _mm256_andnot_ps(eq1, lb_exp_shifted_f32_avx2(x1, minus_m, floor, clamp));
+            __m256 e0 = _mm256_andnot_ps(eq0, lb_exp_shifted_mode_f32_avx2(x0, minus_m, floor, clamp, mode));
+            __m256 e1 = _mm256_andnot_ps(eq1, lb_exp_shifted_mode_f32_avx2(x1, minus_m, floor, clamp, mode));
             lb_acc_f32_in_f64(&lo, &hi, _mm256_add_ps(e0, e1));
         }
         total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
@@ -557,7 +602,7 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
         if (left >= 8) mask = _mm256_set1_epi32(-1);
         __m256 v = _mm256_maskload_ps(x + j, mask);
         __m256 eq = _mm256_and_ps(_mm256_cmp_ps(v, vm, _CMP_EQ_OQ), _mm256_castsi256_ps(mask));
-        __m256 e = _mm256_and_ps(lb_exp_shifted_f32_avx2(v, minus_m, floor, clamp),
+        __m256 e = _mm256_and_ps(lb_exp_shifted_mode_f32_avx2(v, minus_m, floor, clamp, mode),
                                  _mm256_castsi256_ps(mask));
         count += __builtin_popcount((unsigned)_mm256_movemask_ps(eq));
         __m256d lo = _mm256_setzero_pd(), hi = lo;
@@ -569,7 +614,7 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
     return lb_hsum_f64(total);
 }
 
-static double sum_exp_rest_f32(size_t n, const float *x, float m, int64_t *ties,
+static double sum_exp_rest_f32(size_t n, const float *x, float m, float lo, int64_t *ties,
                                const float *touch)
 {
     if (needs_scalar_exp_f32(m)) {
@@ -582,8 +627,14 @@ static double sum_exp_rest_f32(size_t n, const float *x, float m, int64_t *ties,
         *ties = count;
         return rest;
     }
-    if (lb_exp_needs_clamp_f32(m)) return sum_exp_rest_f32_impl(n, x, m, ties, true, touch);
-    return sum_exp_rest_f32_impl(n, x, m, ties, false, touch);
+    if (lb_exp_needs_clamp_f32(m))
+        return sum_exp_rest_f32_impl(n, x, m, ties, true, touch, LB_DIFF_TWOSUM);
+    switch (lb_diff_mode_f32(m, lo)) {
+    case LB_DIFF_FAST_M: return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, LB_DIFF_FAST_M);
+    case LB_DIFF_FAST_X: return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, LB_DIFF_FAST_X);
+    case LB_DIFF_TWOSUM: break;
+    }
+    return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, LB_DIFF_TWOSUM);
 }
 
 static double sum_exp_rest_f64(size_t n, const double *x, double m, int64_t *ties)
@@ -636,11 +687,12 @@ static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m
 {
     bool nan;
     if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
-        *m = lb_avx2_row_max_f32(n, x);
+        float lo;
+        *m = row_max_min_f32(n, x, &lo);
         enum avx2_row_kind kind = lb_avx2_classify_f32(n, x, *m);
         if (kind != AVX2_ROW_FINITE) return kind;
         int64_t ties;
-        double rest = sum_exp_rest_f32(n, x, *m, &ties, touch);
+        double rest = sum_exp_rest_f32(n, x, *m, lo, &ties, touch);
         if (isnan(rest) || ties == 0) return AVX2_ROW_NAN; /* ties == 0: m is a NaN */
         *log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
         return AVX2_ROW_FINITE;

@@ -283,3 +283,67 @@ Test(simd_exp, log1p_nonneg_against_long_double)
     cr_assert(isnan(lb_log1p_nonneg(NAN)));
     cr_assert_eq(lb_log1p_nonneg(0x1p-1074), 0x1p-1074);
 }
+
+/* Fast2Sum forms of x - m (lb_diff_mode_f32) are exact wherever the mode
+ * allows them, so exp(x - m) has the same bits as with TwoSum: negative
+ * maxima (FAST_X), positive maxima with every entry above -2^e (FAST_M; e
+ * from frexpf, entries up to the boundary), m = 0, entries below the floor
+ * and -inf. Also the mode choice itself at the exponent boundary. */
+Test(simd_exp, fast2sum_difference_matches_twosum)
+{
+    cr_assert_eq(lb_diff_mode_f32(-3.0f, -1e30f), LB_DIFF_FAST_X);
+    cr_assert_eq(lb_diff_mode_f32(0.0f, -1e30f), LB_DIFF_FAST_M);
+    cr_assert_eq(lb_diff_mode_f32(1.5f, nextafterf(-2.0f, 0.0f)), LB_DIFF_FAST_M);
+    cr_assert_eq(lb_diff_mode_f32(1.5f, -2.0f), LB_DIFF_TWOSUM);  /* -2 has exponent 1 > 0 */
+    cr_assert_eq(lb_diff_mode_f32(2.0f, -3.9f), LB_DIFF_FAST_M); /* 2 = 0.5 * 2^2: bound 4 */
+    cr_assert_eq(lb_diff_mode_f32(2.0f, -4.0f), LB_DIFF_TWOSUM);
+    cr_assert_eq(lb_diff_mode_f32(NAN, 0.0f), LB_DIFF_TWOSUM);
+    tu_rng r = {91};
+    float x[8], got[8], want[8];
+    long checked = 0;
+    for (int trial = 0; trial < 200000; trial++) {
+        float m;
+        switch (trial % 4) {
+        case 0: m = -(float)ldexp(1.0 + tu_uniform(&r, 0, 1), (int)(tu_next(&r) % 40) - 20); break;
+        case 1: m = (float)ldexp(1.0 + tu_uniform(&r, 0, 1), (int)(tu_next(&r) % 40) - 20); break;
+        case 2: m = (float)ldexp(1.0, (int)(tu_next(&r) % 40) - 20); break; /* powers of two */
+        default: m = trial % 8 == 3 ? 0.0f : (float)tu_uniform(&r, -5, 5); break;
+        }
+        int e;
+        (void)frexpf(m, &e);
+        float bound = m > 0.0f ? ldexpf(1.0f, e) : INFINITY; /* |x| < bound keeps FAST_M */
+        for (int l = 0; l < 8; l++) {
+            double u = tu_uniform(&r, 0, 1);
+            switch (tu_next(&r) % 6) {
+            case 0: x[l] = m; break;
+            case 1: x[l] = m - (float)(u * 200.0); break;                   /* some below the floor */
+            case 2: x[l] = m > 0.0f ? nextafterf(-bound, 0.0f) : m - (float)(u * 1e-3); break;
+            case 3: x[l] = (float)(u * 1e-30) * (m > 0.0f ? 1.0f : -1.0f) + (m > 0.0f ? 0.0f : m); break;
+            case 4: x[l] = m > 0.0f ? (float)(-bound + u * (bound + m)) : m * (float)(1.0 + u * 50.0); break;
+            default: x[l] = -INFINITY; break;
+            }
+            if (x[l] > m) x[l] = m;
+            if (m > 0.0f && !(x[l] > -bound)) x[l] = m;
+        }
+        float lo = x[0];
+        for (int l = 1; l < 8; l++) lo = fminf(lo, x[l]);
+        enum lb_diff_mode mode = lb_diff_mode_f32(m, lo);
+        cr_assert(mode != LB_DIFF_TWOSUM || (m > 0.0f && !(lo > -bound)),
+                  "m=%a lo=%a: Fast2Sum should apply", m, lo);
+        const __m256 minus_m = _mm256_set1_ps(-m), floor = _mm256_set1_ps(lb_exp_floor_f32(m));
+        __m256 v = _mm256_loadu_ps(x);
+        _mm256_storeu_ps(want, lb_exp_shifted_f32_avx2(v, minus_m, floor, false));
+        if (mode == LB_DIFF_FAST_M)
+            _mm256_storeu_ps(got, lb_exp_shifted_mode_f32_avx2(v, minus_m, floor, false, LB_DIFF_FAST_M));
+        else if (mode == LB_DIFF_FAST_X)
+            _mm256_storeu_ps(got, lb_exp_shifted_mode_f32_avx2(v, minus_m, floor, false, LB_DIFF_FAST_X));
+        else
+            continue;
+        for (int l = 0; l < 8; l++)
+            cr_assert(memcmp(&got[l], &want[l], sizeof(float)) == 0,
+                      "mode %d, m=%a x=%a: Fast2Sum gives %a, TwoSum %a", (int)mode, m, x[l], got[l], want[l]);
+        checked++;
+    }
+    cr_log_info("fast2sum: %ld vectors checked", checked);
+    cr_assert(checked > 150000);
+}
