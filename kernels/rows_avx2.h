@@ -19,6 +19,9 @@ enum avx2_row_kind { AVX2_ROW_FINITE, AVX2_ROW_ALL_NEG_INF, AVX2_ROW_NAN };
 
 /* Row maximum; a NaN entry may or may not show (the normalizer catches it). */
 float lb_avx2_row_max_f32(size_t n, const float *x);
+/* The same, also storing the row minimum in *lo (it chooses how x - m is
+ * formed exactly: lb_diff_mode_f32). */
+float lb_avx2_row_max_min_f32(size_t n, const float *x, float *lo);
 double lb_avx2_row_max_f64(size_t n, const double *x);
 /* Kind of a row from its maximum m: +inf -> NAN, -inf -> ALL_NEG_INF unless
  * a NaN is present; a finite m means FINITE (a NaN shows up later as a NaN
@@ -29,6 +32,9 @@ enum avx2_row_kind lb_avx2_classify_f64(size_t n, const double *x, double m);
  * (e may be x). A NaN entry makes the sum NaN. */
 double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e);
 double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e);
+/* lb_avx2_sum_exp_f32 for a row whose minimum lo (lb_avx2_row_max_min_f32) is
+ * known: the same bits, x - m by Fast2Sum where that is exact. */
+double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e);
 /* One pass for long rows: *m_out = row maximum, returns sum exp(x - m);
  * *nan_seen when an entry is NaN. */
 double lb_avx2_online_max_sum_f32(size_t n, const float *x, float *m_out, bool *nan_seen);

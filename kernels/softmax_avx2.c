@@ -39,12 +39,12 @@
 /* Shared row sweeps                                                        */
 /* ------------------------------------------------------------------------ */
 
-/* Maximum of x[0..n) as float; NaN entries may or may not be seen here
- * (callers catch them through the normalizer or nan_check). */
-/* Maximum and minimum of x[0..n) (the minimum decides how the exp sweeps
- * form x - m, lb_diff_mode_f32); NaN entries may or may not be seen. The
- * minimum rides along in the load-bound sweep. */
-static float row_max_min_f32(size_t n, const float *x, float *lo)
+/* Maximum of x[0..n) and, when lo != NULL, its minimum (the minimum decides
+ * how the exp sweeps form x - m, lb_diff_mode_f32; it rides along free in
+ * this load-bound sweep). NaN entries may or may not be seen here (callers
+ * catch them through the normalizer or nan_check). */
+static inline __attribute__((always_inline)) float row_max_min_impl_f32(size_t n, const float *x,
+                                                                          float *lo)
 {
     __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, l0 = _mm256_set1_ps(INFINITY), l1 = l0;
     size_t j = 0;
@@ -52,44 +52,33 @@ static float row_max_min_f32(size_t n, const float *x, float *lo)
         __m256 a = _mm256_loadu_ps(x + j), b = _mm256_loadu_ps(x + j + 8);
         m0 = _mm256_max_ps(m0, a);
         m1 = _mm256_max_ps(m1, b);
-        l0 = _mm256_min_ps(l0, a);
-        l1 = _mm256_min_ps(l1, b);
+        if (lo) {
+            l0 = _mm256_min_ps(l0, a);
+            l1 = _mm256_min_ps(l1, b);
+        }
     }
     if (j + 8 <= n) {
         __m256 a = _mm256_loadu_ps(x + j);
         m0 = _mm256_max_ps(m0, a);
-        l0 = _mm256_min_ps(l0, a);
+        if (lo) l0 = _mm256_min_ps(l0, a);
         j += 8;
     }
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
         __m256 v = _mm256_maskload_ps(x + j, mask), in_row = _mm256_castsi256_ps(mask);
         m1 = _mm256_max_ps(m1, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, in_row));
-        l1 = _mm256_min_ps(l1, _mm256_blendv_ps(_mm256_set1_ps(INFINITY), v, in_row));
+        if (lo) l1 = _mm256_min_ps(l1, _mm256_blendv_ps(_mm256_set1_ps(INFINITY), v, in_row));
     }
-    *lo = -lb_hmax_f32(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_min_ps(l0, l1)));
+    if (lo) *lo = -lb_hmax_f32(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_min_ps(l0, l1)));
     return lb_hmax_f32(_mm256_max_ps(m0, m1));
 }
 
-float lb_avx2_row_max_f32(size_t n, const float *x)
+float lb_avx2_row_max_min_f32(size_t n, const float *x, float *lo)
 {
-    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
-    size_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + j));
-        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + j + 8));
-        m2 = _mm256_max_ps(m2, _mm256_loadu_ps(x + j + 16));
-        m3 = _mm256_max_ps(m3, _mm256_loadu_ps(x + j + 24));
-    }
-    for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + j));
-    if (j < n) {
-        __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 v = _mm256_maskload_ps(x + j, mask);
-        m1 = _mm256_max_ps(m1, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v,
-                                                 _mm256_castsi256_ps(mask)));
-    }
-    return lb_hmax_f32(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+    return row_max_min_impl_f32(n, x, lo);
 }
+
+float lb_avx2_row_max_f32(size_t n, const float *x) { return row_max_min_impl_f32(n, x, NULL); }
 
 double lb_avx2_row_max_f64(size_t n, const double *x)
 {
@@ -170,12 +159,56 @@ static double sum_exp_scalar_f32(size_t n, const float *x, float m, float *e)
     return s;
 }
 
+/* The pairs of vectors of sum_exp_f32_impl, software-pipelined (exp_avx2.h):
+ * iteration k scales pair k, evaluates the polynomial of pair k + 1 and
+ * reduces pair k + 2. Sums and stores exactly as the plain loop below: even
+ * vectors into lo0/hi0, odd ones into lo1/hi1, folded into *total every
+ * LB_FOLD_VECTORS vectors and at the end. For n >= 32; returns the index
+ * after the last pair. */
+static inline __attribute__((always_inline)) size_t
+sum_exp_pairs_f32(size_t n, const float *x, __m256 minus_m, __m256 floor, float *e, bool clamp,
+                  enum lb_diff_mode mode, __m256d *total)
+{
+    const size_t pairs = n / 16;
+    const __m256d zero = _mm256_setzero_pd();
+    __m256d lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
+    lb_exp_reduced_f32 q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x), minus_m, floor, clamp, mode);
+    lb_exp_reduced_f32 q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 8), minus_m, floor, clamp, mode);
+    __m256 p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
+    q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 16), minus_m, floor, clamp, mode);
+    q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 24), minus_m, floor, clamp, mode);
+    for (size_t k = 0; k < pairs; k++) {
+        size_t j = 16 * k;
+        __m256 e0 = lb_exp_scale_f32(p0, z0), e1 = lb_exp_scale_f32(p1, z1);
+        if (k + 1 < pairs) {
+            p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
+        }
+        if (k + 2 < pairs) {
+            q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 32), minus_m, floor, clamp, mode);
+            q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 40), minus_m, floor, clamp, mode);
+        }
+        if (e) {
+            _mm256_storeu_ps(e + j, e0);
+            _mm256_storeu_ps(e + j + 8, e1);
+        }
+        lb_acc_f32_in_f64(&lo0, &hi0, e0);
+        lb_acc_f32_in_f64(&lo1, &hi1, e1);
+        if ((k + 1) % (LB_FOLD_VECTORS / 2) == 0 || k + 1 == pairs) {
+            *total = _mm256_add_pd(*total, _mm256_add_pd(_mm256_add_pd(lo0, hi0),
+                                                         _mm256_add_pd(lo1, hi1)));
+            lo0 = hi0 = lo1 = hi1 = zero;
+        }
+    }
+    return 16 * pairs;
+}
+
 static inline __attribute__((always_inline)) double
 sum_exp_f32_impl(size_t n, const float *x, float m, float *e, bool clamp, enum lb_diff_mode mode)
 {
     const __m256 vm = _mm256_set1_ps(-m), floor = _mm256_set1_ps(lb_exp_floor_f32(m));
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
+    if (n >= 32) j = sum_exp_pairs_f32(n, x, vm, floor, e, clamp, mode, &total);
     while (j + 8 <= n) {
         __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
         size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
@@ -220,7 +253,7 @@ double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
 
 /* The same for a row whose minimum lo is known: x - m by Fast2Sum where
  * lb_diff_mode_f32 allows it (the same bits, ~10 % faster sweep). */
-static double sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e)
+double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e)
 {
     if (needs_scalar_exp_f32(m) || lb_exp_needs_clamp_f32(m)) return lb_avx2_sum_exp_f32(n, x, m, e);
     switch (lb_diff_mode_f32(m, lo)) {
@@ -479,7 +512,7 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
     }
     if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
         float lo;
-        m = row_max_min_f32(n, x, &lo);
+        m = lb_avx2_row_max_min_f32(n, x, &lo);
         switch (lb_avx2_classify_f32(n, x, m)) {
         case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
@@ -487,7 +520,7 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
         }
         lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
         lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
-        s = sum_exp_lo_f32(n, x, m, lo, y);
+        s = lb_avx2_sum_exp_lo_f32(n, x, m, lo, y);
         if (isnan(s)) {
             lb_avx2_fill_f32(n, y, NAN);
             return;
@@ -539,14 +572,14 @@ static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
         return;
     }
     float e[LB_STREAM_STAGE_BYTES / sizeof(float)] __attribute__((aligned(32)));
-    float lo, m = row_max_min_f32(n, x, &lo);
+    float lo, m = lb_avx2_row_max_min_f32(n, x, &lo);
     switch (lb_avx2_classify_f32(n, x, m)) {
     case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
     case AVX2_ROW_FINITE: break;
     }
     lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-    double s = sum_exp_lo_f32(n, x, m, lo, e);
+    double s = lb_avx2_sum_exp_lo_f32(n, x, m, lo, e);
     if (isnan(s)) {
         lb_avx2_fill_f32(n, y, NAN);
         return;
@@ -572,6 +605,46 @@ static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
  * one pair of double accumulators is live: with the exp constants that keeps
  * the loop within the 16 vector registers (a spilled accumulator puts a
  * store-to-load round trip into the loop-carried chain). */
+/* The pairs of vectors of sum_exp_rest_f32_impl, software-pipelined as in
+ * sum_exp_pairs_f32 (the same sums in the same order as the plain loop
+ * there). For n >= 32; returns the index after the last pair. */
+static inline __attribute__((always_inline)) size_t
+sum_exp_rest_pairs_f32(size_t n, const float *x, __m256 vm, __m256 minus_m, __m256 floor,
+                       bool clamp, const float *touch, enum lb_diff_mode mode, int64_t *count,
+                       __m256d *total)
+{
+    const size_t pairs = n / 16;
+    const __m256d zero = _mm256_setzero_pd();
+    __m256d lo = zero, hi = zero;
+    lb_exp_reduced_f32 q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x), minus_m, floor, clamp, mode);
+    lb_exp_reduced_f32 q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 8), minus_m, floor, clamp, mode);
+    __m256 p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
+    q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 16), minus_m, floor, clamp, mode);
+    q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 24), minus_m, floor, clamp, mode);
+    for (size_t k = 0; k < pairs; k++) {
+        size_t j = 16 * k;
+        __m256 e0 = lb_exp_scale_f32(p0, z0), e1 = lb_exp_scale_f32(p1, z1);
+        if (k + 1 < pairs) {
+            p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
+        }
+        if (k + 2 < pairs) {
+            q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 32), minus_m, floor, clamp, mode);
+            q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 40), minus_m, floor, clamp, mode);
+        }
+        if (touch) _mm_prefetch((const char *)(touch + j), _MM_HINT_T0);
+        __m256 eq0 = _mm256_cmp_ps(_mm256_loadu_ps(x + j), vm, _CMP_EQ_OQ);
+        __m256 eq1 = _mm256_cmp_ps(_mm256_loadu_ps(x + j + 8), vm, _CMP_EQ_OQ);
+        *count += __builtin_popcount((unsigned)_mm256_movemask_ps(eq0)) +
+                  __builtin_popcount((unsigned)_mm256_movemask_ps(eq1));
+        lb_acc_f32_in_f64(&lo, &hi, _mm256_add_ps(_mm256_andnot_ps(eq0, e0), _mm256_andnot_ps(eq1, e1)));
+        if ((k + 1) % (LB_FOLD_VECTORS / 2) == 0 || k + 1 == pairs) {
+            *total = _mm256_add_pd(*total, _mm256_add_pd(lo, hi));
+            lo = hi = zero;
+        }
+    }
+    return 16 * pairs;
+}
+
 static inline __attribute__((always_inline)) double
 sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool clamp,
                       const float *touch, enum lb_diff_mode mode)
@@ -581,6 +654,7 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
     int64_t count = 0;
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
+    if (n >= 32) j = sum_exp_rest_pairs_f32(n, x, vm, minus_m, floor, clamp, touch, mode, &count, &total);
     while (j + 16 <= n) {
         __m256d lo = _mm256_setzero_pd(), hi = lo;
         size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
@@ -688,7 +762,7 @@ static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m
     bool nan;
     if (n * sizeof(float) <= LB_CACHED_ROW_BYTES) {
         float lo;
-        *m = row_max_min_f32(n, x, &lo);
+        *m = lb_avx2_row_max_min_f32(n, x, &lo);
         enum avx2_row_kind kind = lb_avx2_classify_f32(n, x, *m);
         if (kind != AVX2_ROW_FINITE) return kind;
         int64_t ties;
