@@ -218,46 +218,67 @@ static inline __m256 lb_exp_any_f32_avx2(__m256 t)
 
 /* exp(r) for |r| <= ln2/2: degree-11 near-minimax polynomial (Chebyshev
  * fit, coefficients rounded to double), relative error 1.4e-17, i.e. 0.13
- * ulp before the rounding of the evaluation. */
-static inline __m256d lb_exp_poly_f64(__m256d r)
+ * ulp before the rounding of the evaluation. p = 1 + r s with s (degree 10)
+ * by Estrin's scheme: five dependent operations after r instead of Horner's
+ * eleven (the sweeps wait on this chain, see the f32 exp); the last step is
+ * Horner's, so the rounding that matters is the same. */
+static inline __attribute__((always_inline)) __m256d lb_exp_poly_f64(__m256d r)
 {
-    __m256d p = _mm256_set1_pd(0x1.af639fa6e1b0bp-26);
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.28b46faf8c24cp-22));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.71ddf52ded199p-19));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.a01991399f987p-16));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.a01a01b15de9dp-13));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.6c16c18826db1p-10));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.111111110f1e5p-7));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.555555554f000p-5));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.555555555555ap-3));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0x1.0000000000011p-1));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    return _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2);
+    __m256d a = _mm256_fmadd_pd(_mm256_set1_pd(0x1.0000000000011p-1), r, _mm256_set1_pd(1.0));
+    __m256d b = _mm256_fmadd_pd(_mm256_set1_pd(0x1.555555554f000p-5), r, _mm256_set1_pd(0x1.555555555555ap-3));
+    __m256d c = _mm256_fmadd_pd(_mm256_set1_pd(0x1.6c16c18826db1p-10), r, _mm256_set1_pd(0x1.111111110f1e5p-7));
+    __m256d d = _mm256_fmadd_pd(_mm256_set1_pd(0x1.a01991399f987p-16), r, _mm256_set1_pd(0x1.a01a01b15de9dp-13));
+    __m256d f = _mm256_fmadd_pd(_mm256_set1_pd(0x1.28b46faf8c24cp-22), r, _mm256_set1_pd(0x1.71ddf52ded199p-19));
+    __m256d fg = _mm256_fmadd_pd(_mm256_set1_pd(0x1.af639fa6e1b0bp-26), r2, f);
+    __m256d ab = _mm256_fmadd_pd(b, r2, a), cd = _mm256_fmadd_pd(d, r2, c);
+    __m256d s = _mm256_fmadd_pd(_mm256_fmadd_pd(fg, r4, cd), r4, ab);
+    return _mm256_fmadd_pd(s, r, _mm256_set1_pd(1.0));
 }
 
 /* exp(t) for double t in [LB_EXP_F64_LOWEST, 0] (NaN propagates).
- * Underflow as in the float version, with offset 2^512. */
-static inline __m256d lb_exp_f64_avx2(__m256d t)
+ * Underflow as in the float version, with offset 2^512. In stages as the
+ * float version: reduction (t -> r, z), polynomial, scaling. */
+typedef struct lb_exp_reduced_f64 {
+    __m256d r, z; /* reduced argument; magic + n */
+} lb_exp_reduced_f64;
+
+static inline __attribute__((always_inline)) lb_exp_reduced_f64 lb_exp_reduce_f64(__m256d t)
 {
     const __m256d magic = _mm256_set1_pd(0x1.8p52 + 1023.0 + 512.0);
-    __m256d z = _mm256_fmadd_pd(t, _mm256_set1_pd(0x1.71547652b82fep+0), magic);
-    __m256d n = _mm256_sub_pd(z, magic);
+    lb_exp_reduced_f64 q;
+    q.z = _mm256_fmadd_pd(t, _mm256_set1_pd(0x1.71547652b82fep+0), magic);
+    __m256d n = _mm256_sub_pd(q.z, magic);
     __m256d r = _mm256_fmadd_pd(n, _mm256_set1_pd(-0x1.62e42fefa39efp-1), t);
-    r = _mm256_fmadd_pd(n, _mm256_set1_pd(-0x1.abc9e3b39803fp-56), r);
+    q.r = _mm256_fmadd_pd(n, _mm256_set1_pd(-0x1.abc9e3b39803fp-56), r);
+    return q;
+}
 
-    /* Horner with 1/k! for k = 13 .. 0 */
-    __m256d p = lb_exp_poly_f64(r);
-
+static inline __attribute__((always_inline)) __m256d lb_exp_scale_f64(__m256d p, __m256d z)
+{
     __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(z), 52));
     return _mm256_mul_pd(_mm256_mul_pd(p, scale), _mm256_set1_pd(0x1p-512));
 }
 
+static inline __attribute__((always_inline)) __m256d lb_exp_f64_avx2(__m256d t)
+{
+    lb_exp_reduced_f64 q = lb_exp_reduce_f64(t);
+    return lb_exp_scale_f64(lb_exp_poly_f64(q.r), q.z);
+}
+
 /* exp(x - m), m finite, x <= m or NaN; far below m (and -inf) gives 0. The
  * difference is rounded as the reference kernels round it. */
-static inline __m256d lb_exp_shifted_f64_avx2(__m256d x, __m256d m)
+static inline __attribute__((always_inline)) lb_exp_reduced_f64
+lb_exp_shifted_reduce_f64(__m256d x, __m256d m)
 {
     __m256d t = _mm256_sub_pd(x, m);
-    return lb_exp_f64_avx2(_mm256_max_pd(_mm256_set1_pd(LB_EXP_F64_LOWEST), t));
+    return lb_exp_reduce_f64(_mm256_max_pd(_mm256_set1_pd(LB_EXP_F64_LOWEST), t));
+}
+
+static inline __attribute__((always_inline)) __m256d lb_exp_shifted_f64_avx2(__m256d x, __m256d m)
+{
+    lb_exp_reduced_f64 q = lb_exp_shifted_reduce_f64(x, m);
+    return lb_exp_scale_f64(lb_exp_poly_f64(q.r), q.z);
 }
 
 /* exp(t) for any double t: as lb_exp_any_f32_avx2, two scale factors for n

@@ -264,11 +264,51 @@ double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float
     return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_TWOSUM);
 }
 
+/* The pairs of vectors of lb_avx2_sum_exp_f64, software-pipelined as
+ * sum_exp_pairs_f32 (the same sums in the same order as the plain loop
+ * there). For n >= 16; returns the index after the last pair. */
+static inline __attribute__((always_inline)) size_t sum_exp_pairs_f64(size_t n, const double *x,
+                                                                      __m256d vm, double *e,
+                                                                      __m256d *total)
+{
+    const size_t pairs = n / 8;
+    const __m256d zero = _mm256_setzero_pd();
+    __m256d a0 = zero, a1 = zero;
+    lb_exp_reduced_f64 q0 = lb_exp_shifted_reduce_f64(_mm256_loadu_pd(x), vm);
+    lb_exp_reduced_f64 q1 = lb_exp_shifted_reduce_f64(_mm256_loadu_pd(x + 4), vm);
+    __m256d p0 = lb_exp_poly_f64(q0.r), p1 = lb_exp_poly_f64(q1.r), z0 = q0.z, z1 = q1.z;
+    q0 = lb_exp_shifted_reduce_f64(_mm256_loadu_pd(x + 8), vm);
+    q1 = lb_exp_shifted_reduce_f64(_mm256_loadu_pd(x + 12), vm);
+    for (size_t k = 0; k < pairs; k++) {
+        size_t j = 8 * k;
+        __m256d e0 = lb_exp_scale_f64(p0, z0), e1 = lb_exp_scale_f64(p1, z1);
+        if (k + 1 < pairs) {
+            p0 = lb_exp_poly_f64(q0.r), p1 = lb_exp_poly_f64(q1.r), z0 = q0.z, z1 = q1.z;
+        }
+        if (k + 2 < pairs) {
+            q0 = lb_exp_shifted_reduce_f64(_mm256_loadu_pd(x + j + 16), vm);
+            q1 = lb_exp_shifted_reduce_f64(_mm256_loadu_pd(x + j + 20), vm);
+        }
+        if (e) {
+            _mm256_storeu_pd(e + j, e0);
+            _mm256_storeu_pd(e + j + 4, e1);
+        }
+        a0 = _mm256_add_pd(a0, e0);
+        a1 = _mm256_add_pd(a1, e1);
+        if ((k + 1) % (LB_FOLD_VECTORS / 2) == 0 || k + 1 == pairs) {
+            *total = _mm256_add_pd(*total, _mm256_add_pd(a0, a1));
+            a0 = a1 = zero;
+        }
+    }
+    return 8 * pairs;
+}
+
 double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e)
 {
     const __m256d vm = _mm256_set1_pd(m);
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
+    if (n >= 16) j = sum_exp_pairs_f64(n, x, vm, e, &total);
     while (j + 4 <= n) {
         __m256d a0 = _mm256_setzero_pd(), a1 = a0;
         size_t block_end = j + 4 * LB_FOLD_VECTORS < n ? j + 4 * LB_FOLD_VECTORS : n;
