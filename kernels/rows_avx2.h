@@ -48,6 +48,26 @@ void lb_avx2_scale_f64(size_t n, double *y, double k);
 void lb_avx2_write_scaled_exp_f32(size_t n, const float *x, float m, float k, float *y);
 void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y);
 
+#define LB_LONG_CHUNK 8192
+#define LB_LONG_MAX_CHUNKS 256
+
+typedef struct lb_long_row_f32 {
+    size_t chunk;                   /* elements per chunk (the last may be shorter) */
+    float chunk_max[LB_LONG_MAX_CHUNKS];
+    float m;                        /* row maximum */
+    double s;                       /* sum_j exp(x_j - m), without the skipped index */
+} lb_long_row_f32;
+
+/* The chunk sweeps of a long row (the long-row comment in softmax_avx2.c):
+ * y (may be x, or NULL for the sums alone) receives exp(x_j - m_c); index
+ * skip (n for none) is left out of the sum and its y entry unwritten.
+ * Returns the row kind: chunks of -inf get y = 0; a NaN or +inf anywhere
+ * gives AVX2_ROW_NAN with y partly written. */
+enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
+                                            lb_long_row_f32 *row);
+/* y_j *= exp(m_c - m) k over every chunk, after lb_avx2_long_row_exp_f32. */
+void lb_avx2_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k);
+
 /* While a cached row is computed, fetch what is most likely the next row of
  * the batch (rows are usually contiguous) into L2: the memory stream then
  * overlaps the arithmetic. Prefetches never fault, so a guess past the end

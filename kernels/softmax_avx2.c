@@ -456,6 +456,77 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Long rows in chunks                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Rows longer than LB_CACHED_ROW_BYTES are taken in chunks of
+ * LB_LONG_CHUNK elements (more for rows over LB_LONG_MAX_CHUNKS of them), each
+ * small enough to stay in L1/L2 between its two sweeps: its maximum m_c, then
+ * y_j = exp(x_j - m_c) stored and summed as for a cached row. The row's
+ * maximum is M = max m_c and its normalizer s = sum_c s_c exp(m_c - M) (in
+ * double); a last sweep multiplies each chunk by exp(m_c - M) k. One exp per
+ * element, where the online pass followed by a recomputing write took two.
+ * y_j = e_j f_c has the cached path's error terms (the exp, the rounded
+ * factor, the product). A factor below FLT_MIN loses relative precision, but
+ * its outputs (e_j <= 1) are subnormal too: their absolute error stays under
+ * one subnormal ulp. */
+static size_t long_chunk_length(size_t n)
+{
+    size_t len = LB_LONG_CHUNK;
+    if (n > len * LB_LONG_MAX_CHUNKS) len = (n + LB_LONG_MAX_CHUNKS - 1) / LB_LONG_MAX_CHUNKS;
+    return (len + 15) / 16 * 16;
+}
+
+enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
+                                            lb_long_row_f32 *row)
+{
+    size_t len = long_chunk_length(n);
+    float m = -INFINITY;
+    double s = 0.0;
+    row->chunk = len;
+    for (size_t c = 0, b = 0; b < n; b += len, c++) {
+        size_t l = n - b < len ? n - b : len;
+        float lo, mc = lb_avx2_row_max_min_f32(l, x + b, &lo);
+        enum avx2_row_kind kind = lb_avx2_classify_f32(l, x + b, mc);
+        if (kind == AVX2_ROW_NAN) return AVX2_ROW_NAN;
+        row->chunk_max[c] = mc;
+        if (kind == AVX2_ROW_ALL_NEG_INF) {
+            if (y) lb_avx2_fill_f32(l, y + b, 0.0f);
+            continue;
+        }
+        float *yc = y ? y + b : NULL;
+        double sc;
+        if (skip >= b && skip < b + l) {
+            size_t t = skip - b;
+            sc = lb_avx2_sum_exp_lo_f32(t, x + b, mc, lo, yc) +
+                 lb_avx2_sum_exp_lo_f32(l - t - 1, x + skip + 1, mc, lo, yc ? yc + t + 1 : NULL);
+        } else {
+            sc = lb_avx2_sum_exp_lo_f32(l, x + b, mc, lo, yc);
+        }
+        if (isnan(sc)) return AVX2_ROW_NAN; /* a NaN below a finite maximum */
+        if (mc > m) {
+            s = s * exp((double)m - (double)mc) + sc;
+            m = mc;
+        } else {
+            s += sc * exp((double)mc - (double)m);
+        }
+    }
+    if (m == -INFINITY) return AVX2_ROW_ALL_NEG_INF;
+    row->m = m;
+    row->s = s;
+    return AVX2_ROW_FINITE;
+}
+
+void lb_avx2_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k)
+{
+    for (size_t c = 0, b = 0; b < n; b += row->chunk, c++) {
+        size_t l = n - b < row->chunk ? n - b : row->chunk;
+        if (row->chunk_max[c] == -INFINITY) continue; /* zeros already */
+        lb_avx2_scale_f32(l, y + b, (float)(exp((double)row->chunk_max[c] - (double)row->m) * k));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Softmax                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -542,7 +613,6 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
 {
     float m;
     double s;
-    bool nan;
     switch ((n + 7) / 8) {
     case 1: if (softmax_short_f32(1, n, x, n, y, n, 1)) return; break;
     case 2: if (softmax_short_f32(1, n, x, n, y, n, 2)) return; break;
@@ -568,10 +638,13 @@ static void softmax_f32_avx2(size_t n, const float *x, float *y)
         lb_avx2_scale_f32(n, y, (float)(1.0 / s));
         return;
     }
-    s = lb_avx2_online_max_sum_f32(n, x, &m, &nan);
-    if (nan || m == INFINITY) lb_avx2_fill_f32(n, y, NAN);
-    else if (m == -INFINITY) lb_avx2_fill_f32(n, y, 0.0f);
-    else lb_avx2_write_scaled_exp_f32(n, x, m, (float)(1.0 / s), y);
+    lb_long_row_f32 row;
+    switch (lb_avx2_long_row_exp_f32(n, x, y, n, &row)) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: return; /* every chunk was filled with 0 */
+    case AVX2_ROW_FINITE: break;
+    }
+    lb_avx2_long_row_scale_f32(n, y, &row, 1.0 / row.s);
 }
 
 static void softmax_f64_avx2(size_t n, const double *x, double *y)

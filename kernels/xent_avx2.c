@@ -44,22 +44,6 @@ static double plain_loss(double a, double rest, double e_t, double shifted_t)
 
 /* Row maximum and rest of a long row in two online passes around the
  * target; false for a row the reference must handle (NaN, infinities). */
-static bool long_row_rest_f32(size_t n, const float *x, size_t t, float *m, double *rest)
-{
-    float m1 = -INFINITY, m2 = -INFINITY;
-    double r1 = 0.0, r2 = 0.0;
-    bool nan1 = false, nan2 = false;
-    if (t > 0) r1 = lb_avx2_online_max_sum_f32(t, x, &m1, &nan1);
-    if (t + 1 < n) r2 = lb_avx2_online_max_sum_f32(n - t - 1, x + t + 1, &m2, &nan2);
-    float mx = m1 > m2 ? m1 : m2;
-    if (x[t] > mx) mx = x[t];
-    if (nan1 || nan2 || isnan(x[t]) || !isfinite(mx) || m1 == INFINITY || m2 == INFINITY)
-        return false;
-    *m = mx;
-    *rest = r1 * exp((double)m1 - (double)mx) + r2 * exp((double)m2 - (double)mx);
-    return true;
-}
-
 static bool long_row_rest_f64(size_t n, const double *x, size_t t, double *m, double *rest)
 {
     double m1 = -INFINITY, m2 = -INFINITY, r1 = 0.0, r2 = 0.0;
@@ -575,6 +559,7 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
     float x_t = x[t]; /* grad may be x: keep the target logit */
     float m;
     double rest;
+    lb_long_row_f32 long_row;
     bool cached = n * sizeof(float) <= LB_CACHED_ROW_BYTES;
     if (cached) {
         float lo;
@@ -590,16 +575,31 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
             if (grad) lb_avx2_fill_f32(n, grad, NAN);
             return NAN;
         }
-    } else if (!long_row_rest_f32(n, x, t, &m, &rest)) {
-        return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
+    } else {
+        /* chunks (rows_avx2.h), e_j = exp(x_j - m_c) stored into grad. They
+         * write as they go, so rows for the reference are told first: by a
+         * maximum sweep when the gradient may overwrite x, otherwise by the
+         * chunk sweeps themselves. */
+        if (grad && (lb_avx2_classify_f32(n, x, lb_avx2_row_max_f32(n, x)) != AVX2_ROW_FINITE ||
+                     isnan(x_t)))
+            return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
+        enum avx2_row_kind kind = lb_avx2_long_row_exp_f32(n, x, grad, t, &long_row);
+        if (kind == AVX2_ROW_NAN && grad) { /* a NaN under a finite maximum */
+            lb_avx2_fill_f32(n, grad, NAN);
+            return NAN;
+        }
+        if (kind != AVX2_ROW_FINITE || isnan(x_t) || !(x_t <= long_row.m))
+            return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
+        m = long_row.m;
+        rest = long_row.s;
     }
     double shifted_t = (double)x_t - (double)m;
     double e_t = exp(shifted_t);
     double s = rest + e_t;
     if (grad) {
-        float k = (float)(a * grad_mul / s);
-        if (cached) lb_avx2_scale_f32(n, grad, k);
-        else lb_avx2_write_scaled_exp_f32(n, x, m, k, grad);
+        double k = a * grad_mul / s;
+        if (cached) lb_avx2_scale_f32(n, grad, (float)k);
+        else lb_avx2_long_row_scale_f32(n, grad, &long_row, k);
         double p_t = e_t / s;
         grad[t] = (float)((p_t * a - a) * grad_mul);
     }

@@ -27,6 +27,7 @@
  * AVX2+FMA).
  */
 #include "internal.h"
+#include "rows_avx2.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -603,6 +604,99 @@ static void xent_agreement(bool f64)
 
 Test(isa_agreement, xent_row_f32) { xent_agreement(false); }
 Test(isa_agreement, xent_row_f64) { xent_agreement(true); }
+
+/* Long rows go in chunks (rows_avx2.h): each chunk's exp is taken against its
+ * own maximum and rescaled at the end. Rows whose chunks sit at different
+ * heights: level 0 (the maximum), -50, -95 (a subnormal factor: outputs
+ * within the subnormal tolerance), -200 (a factor of 0), all -inf, and the maximum in the last
+ * chunk; lengths with a short last chunk and one past LB_LONG_MAX_CHUNKS
+ * chunks (longer chunks). Softmax against the reference (3 ulp, as above),
+ * in place too; cross-entropy with the target at chunk edges, gradient in
+ * place; a NaN or +inf in the last chunk after earlier chunks were written. */
+static void fill_chunked_row(tu_rng *r, float *x, size_t n, size_t chunk, int pattern)
+{
+    static const double levels[2][6] = {{0, -50, -95, -200, -INFINITY, -20},
+                                        {-30, -95, -INFINITY, -10, -50, 0}};
+    for (size_t j = 0; j < n; j++) {
+        double level = levels[pattern][(j / chunk) % 6];
+        x[j] = level == -INFINITY ? -INFINITY : (float)(level + tu_uniform(r, -10, 10));
+    }
+}
+
+Test(isa_agreement, long_rows_in_chunks_f32)
+{
+    tu_rng r = {140};
+    const size_t lengths[] = {5 * LB_LONG_CHUNK + 37, (size_t)LB_LONG_CHUNK * LB_LONG_MAX_CHUNKS + 1001};
+    for (int li = 0; li < 2; li++) {
+        size_t n = lengths[li];
+        size_t chunk = n > (size_t)LB_LONG_CHUNK * LB_LONG_MAX_CHUNKS
+                           ? ((n + LB_LONG_MAX_CHUNKS - 1) / LB_LONG_MAX_CHUNKS + 15) / 16 * 16
+                           : LB_LONG_CHUNK;
+        float *x = malloc(n * sizeof *x), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+        double *xd = malloc(n * sizeof *xd), *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
+        for (int pattern = 0; pattern < 2; pattern++) {
+            fill_chunked_row(&r, x, n, chunk, pattern);
+            avx2_table.softmax_f32(n, x, a);
+            ref_table.softmax_f32(n, x, b);
+            for (size_t j = 0; j < n; j++) {
+                xd[j] = x[j];
+                got[j] = a[j];
+                want[j] = b[j];
+            }
+            check_softmax(false, n, xd, got, want, 100 + pattern);
+            memcpy(b, x, n * sizeof *x);
+            avx2_table.softmax_f32(n, b, b);
+            cr_assert(memcmp(a, b, n * sizeof *a) == 0, "chunked softmax in place differs, n=%zu", n);
+
+            /* cross-entropy: target at a chunk's first and last entry, the
+             * row's last entry; with and without the gradient, in place */
+            const size_t targets[] = {chunk, 2 * chunk - 1, n - 1, 3};
+            for (int ti = 0; ti < 4; ti++) {
+                lb_xent_coef_f32 coef = {.target = targets[ti], .target_coef = 1.5};
+                double gm = 0.75;
+                double lw = ref_table.xent_row_f32(n, x, &coef, b, gm);
+                double lg = avx2_table.xent_row_f32(n, x, &coef, a, gm);
+                double ln = avx2_table.xent_row_f32(n, x, &coef, NULL, gm);
+                cr_assert(fabs(lg - lw) <= 1e-6 * fabs(lw) && lg == ln,
+                          "chunked xent n=%zu t=%zu: loss %.9g vs %.9g (loss only %.9g)", n,
+                          targets[ti], lg, lw, ln);
+                for (size_t j = 0; j < n; j++)
+                    cr_assert(fabs((double)a[j] - b[j]) <= 0x1p-24 * 8 * (fabs(b[j]) + 1.5) * gm,
+                              "chunked xent grad n=%zu t=%zu j=%zu: %a vs %a", n, targets[ti], j,
+                              a[j], b[j]);
+                memcpy(b, x, n * sizeof *x);
+                double li_loss = avx2_table.xent_row_f32(n, b, &coef, b, gm);
+                cr_assert(li_loss == lg && memcmp(a, b, n * sizeof *a) == 0,
+                          "chunked xent in place differs, n=%zu t=%zu", n, targets[ti]);
+            }
+        }
+        /* a NaN, then +inf, in the last chunk: every output NaN, also in place */
+        for (int bad = 0; bad < 2; bad++) {
+            fill_chunked_row(&r, x, n, chunk, 0);
+            x[n - 2] = bad ? INFINITY : NAN;
+            memcpy(b, x, n * sizeof *x);
+            avx2_table.softmax_f32(n, b, b);
+            for (size_t j = 0; j < n; j++) cr_assert(isnan(b[j]), "softmax bad row j=%zu: %g", j, b[j]);
+            lb_xent_coef_f32 coef = {.target = 5, .target_coef = 1.0};
+            float lw_grad0;
+            ref_table.xent_row_f32(n, x, &coef, a, 1.0);
+            lw_grad0 = a[0];
+            double lw = ref_table.xent_row_f32(n, x, &coef, NULL, 1.0);
+            memcpy(b, x, n * sizeof *x);
+            double lg = avx2_table.xent_row_f32(n, b, &coef, b, 1.0);
+            cr_assert(same_special(lg, lw) && same_special(b[0], lw_grad0),
+                      "xent bad row: loss %g vs %g, grad[0] %g vs %g", lg, lw, b[0], lw_grad0);
+            for (size_t j = 0; j < n; j++)
+                cr_assert(same_special(b[j], a[j]), "xent bad row j=%zu: %g vs %g", j, b[j], a[j]);
+        }
+        free(x);
+        free(a);
+        free(b);
+        free(xd);
+        free(got);
+        free(want);
+    }
+}
 
 /* General coefficients (class weights with zeros, label smoothing, dense
  * targets with zeros) on every row kind and size: the loss within 1e-6 /
