@@ -44,8 +44,7 @@ void lb_avx2_fill_f64(size_t n, double *y, double v);
 /* y_j *= k */
 void lb_avx2_scale_f32(size_t n, float *y, float k);
 void lb_avx2_scale_f64(size_t n, double *y, double k);
-/* y_j = exp(x_j - m) * k (y may be x) */
-void lb_avx2_write_scaled_exp_f32(size_t n, const float *x, float m, float k, float *y);
+/* y_j = exp(x_j - m) * k (y may be x); f64 long rows (f32 ones go in chunks) */
 void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y);
 
 #define LB_LONG_CHUNK 8192

@@ -421,26 +421,6 @@ void lb_avx2_scale_f64(size_t n, double *y, double k)
     for (; j < n; j++) y[j] *= k;
 }
 
-/* y_j = exp(x_j - m) * k (exp recomputed; y may be x) */
-void lb_avx2_write_scaled_exp_f32(size_t n, const float *x, float m, float k, float *y)
-{
-    if (needs_scalar_exp_f32(m)) {
-        for (size_t j = 0; j < n; j++) y[j] = (float)exp((double)x[j] - (double)m) * k;
-        return;
-    }
-    const __m256 vm = _mm256_set1_ps(-m), vk = _mm256_set1_ps(k);
-    const __m256 floor = _mm256_set1_ps(lb_exp_floor_f32(m));
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        _mm256_storeu_ps(y + j,
-                         _mm256_mul_ps(lb_exp_shifted_f32_avx2(_mm256_loadu_ps(x + j), vm, floor, true), vk));
-    if (j < n) {
-        __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 e = lb_exp_shifted_f32_avx2(_mm256_maskload_ps(x + j, mask), vm, floor, true);
-        _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(e, vk));
-    }
-}
-
 void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y)
 {
     const __m256d vm = _mm256_set1_pd(m), vk = _mm256_set1_pd(k);
@@ -469,7 +449,11 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
  * y_j = e_j f_c has the cached path's error terms (the exp, the rounded
  * factor, the product). A factor below FLT_MIN loses relative precision, but
  * its outputs (e_j <= 1) are subnormal too: their absolute error stays under
- * one subnormal ulp. */
+ * one subnormal ulp. f32 only: x - m_c and m_c - M are exact there (TwoSum,
+ * and floats in double), so chunks change nothing of the accuracy. f64 rows
+ * keep the online pass and the recomputing write: f64 rounds x - m as its
+ * reference does, and per-chunk maxima would round differently (46 ulp
+ * apart from the reference at x - M = -60, measured). */
 static size_t long_chunk_length(size_t n)
 {
     size_t len = LB_LONG_CHUNK;
