@@ -1204,26 +1204,30 @@ Test(xent_edge, coefficient_beyond_float_range_with_a_finite_loss)
 
 /* Dense targets far beyond 1 (torch takes any values) are scanned for their
  * largest magnitude before the float kernels form the coefficients: a row
- * with one target of 3e37 among 37 classes (the scan's vector body and tail)
- * still gives the finite loss sum_j t_j (logsumexp(x) - x_j), through the
+ * with one target of 3e38 (weight 2: a coefficient beyond float range) among
+ * 37 classes (the scan's vector body and tail), on a dominant logit, still
+ * gives its finite loss sum_j w_j t_j (logsumexp(x) - x_j), through the
  * double-precision path; a NaN target poisons only its own row. */
 Test(xent_edge, huge_or_nan_dense_target)
 {
     enum { C = 37 };
-    float x[2 * C], t[2 * C], loss[2];
+    float x[2 * C], t[2 * C], w[C], loss[2];
     for (int j = 0; j < 2 * C; j++) {
         x[j] = (float)(0.25 * (j % 7) - 0.5);
         t[j] = 0.0f;
     }
-    t[17] = 3e37f;
+    for (int j = 0; j < C; j++) w[j] = 1.0f;
+    x[17] = 8.0f;
+    t[17] = 3e38f;
+    w[17] = 2.0f;
     t[C + 20] = NAN;
     t[C + 3] = 1.0f;
     lb_xent_opts o = LB_XENT_DEFAULTS;
     o.reduction = LB_NONE;
-    cr_assert_eq(lb_cross_entropy_dense_f32(2, C, x, C, t, C, NULL, &o, loss, NULL, 0), LB_OK);
+    cr_assert_eq(lb_cross_entropy_dense_f32(2, C, x, C, t, C, w, &o, loss, NULL, 0), LB_OK);
     long double s = 0;
     for (int j = 0; j < C; j++) s += expl((long double)x[j]);
-    long double expect = (long double)t[17] * (logl(s) - x[17]);
+    long double expect = 2.0L * (long double)t[17] * (logl(s) - x[17]);
     cr_assert(isfinite(loss[0]) && fabsl(loss[0] - expect) <= 1e-6L * expect, "loss %g, expected %Lg",
               (double)loss[0], expect);
     cr_assert(isnan(loss[1]), "NaN target row: loss %g", (double)loss[1]);
