@@ -133,13 +133,13 @@ static inline void acc_coef_dot_f32(__m256d *coef, __m256d *dot, __m256 a, __m25
     *dot = _mm256_fmadd_pd(a_hi, x_hi, _mm256_fmadd_pd(a_lo, x_lo, *dot));
 }
 
+/* The terms of the 8 columns at j given their e = exp(x_j - m). */
 static inline __attribute__((always_inline)) xent_terms_f32
-xent_terms8_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t j, __m256i idx,
-                __m256i tgt, __m256 tc, __m256 sc, __m256 vm, __m256 minus_m, __m256 floor,
-                __m256i *ties, __m256i mask, bool masked, bool dense, bool weighted, bool clamp)
+xent_terms8_from_exp_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t j,
+                         __m256i idx, __m256i tgt, __m256 tc, __m256 sc, __m256 vm, __m256 e,
+                         __m256i *ties, __m256i mask, bool masked, bool dense, bool weighted)
 {
     __m256 xv = masked_load_f32(x + j, mask, masked);
-    __m256 e = lb_exp_shifted_f32_avx2(xv, minus_m, floor, clamp);
     __m256 eq = _mm256_cmp_ps(xv, vm, _CMP_EQ_OQ);
     if (masked) {
         e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
@@ -158,6 +158,16 @@ xent_terms8_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t 
     return r;
 }
 
+static inline __attribute__((always_inline)) xent_terms_f32
+xent_terms8_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t j, __m256i idx,
+                __m256i tgt, __m256 tc, __m256 sc, __m256 vm, __m256 minus_m, __m256 floor,
+                __m256i *ties, __m256i mask, bool masked, bool dense, bool weighted, bool clamp)
+{
+    __m256 e = lb_exp_shifted_f32_avx2(masked_load_f32(x + j, mask, masked), minus_m, floor, clamp);
+    return xent_terms8_from_exp_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, e, ties, mask, masked,
+                                    dense, weighted);
+}
+
 static inline __attribute__((always_inline)) xent_sums
 xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, float *e_out,
                bool dense, bool weighted, bool clamp)
@@ -173,6 +183,42 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
     __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), ties = none;
     __m256d rest = _mm256_setzero_pd(), coef = rest, dot = rest;
     size_t j = 0;
+    if (n >= 32) {
+        /* the pairs software-pipelined (exp_avx2.h): pair k's terms and sums,
+         * pair k + 1's polynomial, pair k + 2's reduction; the same sums in
+         * the same order as the loop below */
+        const size_t pairs = n / 16;
+        const __m256d zero = _mm256_setzero_pd();
+        __m256d r_lo = zero, r_hi = zero, a0 = zero, d0 = zero;
+        lb_exp_reduced_f32 q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x), minus_m, floor, clamp, LB_DIFF_TWOSUM);
+        lb_exp_reduced_f32 q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 8), minus_m, floor, clamp, LB_DIFF_TWOSUM);
+        __m256 p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
+        q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 16), minus_m, floor, clamp, LB_DIFF_TWOSUM);
+        q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 24), minus_m, floor, clamp, LB_DIFF_TWOSUM);
+        for (size_t k = 0; k < pairs; k++, j += 16) {
+            __m256 e0 = lb_exp_scale_f32(p0, z0), e1 = lb_exp_scale_f32(p1, z1);
+            if (k + 1 < pairs) p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
+            if (k + 2 < pairs) {
+                q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 32), minus_m, floor, clamp, LB_DIFF_TWOSUM);
+                q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 40), minus_m, floor, clamp, LB_DIFF_TWOSUM);
+            }
+            xent_terms_f32 t0 = xent_terms8_from_exp_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, e0,
+                                                         &ties, none, false, dense, weighted);
+            idx = _mm256_add_epi32(idx, step);
+            xent_terms_f32 t1 = xent_terms8_from_exp_f32(x, c, e_out, j + 8, idx, tgt, tc, sc, vm,
+                                                         e1, &ties, none, false, dense, weighted);
+            idx = _mm256_add_epi32(idx, step);
+            lb_acc_f32_in_f64(&r_lo, &r_hi, _mm256_add_ps(t0.rest, t1.rest)); /* e <= 1 */
+            acc_coef_dot_f32(&a0, &d0, t0.coef, t0.x_used, m_d);
+            acc_coef_dot_f32(&a0, &d0, t1.coef, t1.x_used, m_d);
+            if ((k + 1) % (LB_XENT_FOLD / 2) == 0 || k + 1 == pairs) {
+                rest = _mm256_add_pd(rest, _mm256_add_pd(r_lo, r_hi));
+                coef = _mm256_add_pd(coef, a0);
+                dot = _mm256_add_pd(dot, d0);
+                r_lo = r_hi = a0 = d0 = zero;
+            }
+        }
+    }
     while (j + 16 <= n) {
         __m256d r_lo = _mm256_setzero_pd(), r_hi = r_lo, a0 = r_lo, d0 = r_lo;
         size_t block_end = j + 8 * LB_XENT_FOLD < n ? j + 8 * LB_XENT_FOLD : n;
