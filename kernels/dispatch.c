@@ -20,6 +20,7 @@ static enum isa_level cpu_isa_level(void)
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
@@ -46,12 +47,10 @@ static const lb_kernel_table *choose(void)
     enum isa_level level = cpu_isa_level();
     int want = requested_isa_level();
     if (want >= 0 && want <= (int)level) level = (enum isa_level)want;
-    /* No AVX-512 kernels yet: that level runs the AVX2 set (and says so). */
-    if (level == ISA_AVX512) level = ISA_AVX2;
-
     lb_kernel_table *t = &tables[level];
     lb_fill_reference_kernels(t);
     if (level >= ISA_AVX2) lb_fill_avx2_kernels(t);
+    if (level >= ISA_AVX512) lb_fill_avx512_kernels(t);
     return t;
 }
 

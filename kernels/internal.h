@@ -116,6 +116,8 @@ const lb_kernel_table *lb_kernels(void);
  * copy of it and override the slots they improve. */
 void lb_fill_reference_kernels(lb_kernel_table *t);
 void lb_fill_avx2_kernels(lb_kernel_table *t);
+/* On top of the AVX2 set (call lb_fill_avx2_kernels first). */
+void lb_fill_avx512_kernels(lb_kernel_table *t);
 
 /* Reference kernels, also called directly by SIMD kernels for cases they do
  * not specialise (the general cross-entropy coefficients, for instance). */
@@ -165,6 +167,10 @@ double lb_avx2_mae_row_f64(size_t n, const double *pred, const double *target, d
                            double *dpred, double grad_mul, bool stream_stores);
 size_t lb_avx2_argmax_f32(size_t n, const float *v);
 size_t lb_avx2_argmax_f64(size_t n, const double *v);
+
+/* AVX-512 kernels that live outside softmax_avx512.c. */
+double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
+                              float *grad, double grad_mul);
 
 /* ------------------------------------------------------------------------ */
 /* Argument checks                                                          */

@@ -47,6 +47,21 @@ void lb_avx2_scale_f64(size_t n, double *y, double k);
 /* y_j = exp(x_j - m) * k (y may be x); f64 long rows (f32 ones go in chunks) */
 void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y);
 
+/* The f32 row kernels of the AVX2 table, also the AVX-512 kernels' path for
+ * the rows those leave to AVX2 (short rows in registers, long rows in
+ * chunks, rows with huge logits). */
+void lb_avx2_softmax_f32(size_t n, const float *x, float *y);
+void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y);
+void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y);
+void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y);
+void lb_avx2_softmax_backward_f32(size_t n, const float *y, const float *dy, float *dx);
+void lb_avx2_softmax_backward_stream_f32(size_t n, const float *y, const float *dy, float *dx);
+void lb_avx2_log_softmax_backward_f32(size_t n, const float *logy, const float *dy, float *dx);
+void lb_avx2_log_softmax_backward_stream_f32(size_t n, const float *logy, const float *dy,
+                                             float *dx);
+/* Loss a * log1p(rest / e_t) of a plain cross-entropy row (xent_avx2.c). */
+double lb_xent_plain_loss(double a, double rest, double e_t, double shifted_t);
+
 #define LB_LONG_CHUNK 8192
 #define LB_LONG_MAX_CHUNKS 256
 

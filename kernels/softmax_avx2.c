@@ -593,7 +593,7 @@ softmax_short_f32(int rows, size_t n, const float *x, size_t ldx, float *y, size
 
 /* y = exp(x - m) * (1/s): the reciprocal is rounded once from double, so an
  * output carries the exp error plus two roundings. */
-static void softmax_f32_avx2(size_t n, const float *x, float *y)
+void lb_avx2_softmax_f32(size_t n, const float *x, float *y)
 {
     float m;
     double s;
@@ -660,12 +660,12 @@ static void softmax_f64_avx2(size_t n, const double *x, double *y)
 
 /* Softmax with streaming stores: the cached-row path with exp(x - m) staged
  * in a stack buffer instead of y, then y = e * (1/s) streamed; the same
- * operations as softmax_f32_avx2, so the same bits. Short rows (registers)
- * and rows longer than the stage take softmax_f32_avx2 itself. */
-static void softmax_f32_avx2_stream(size_t n, const float *x, float *y)
+ * operations as lb_avx2_softmax_f32, so the same bits. Short rows (registers)
+ * and rows longer than the stage take lb_avx2_softmax_f32 itself. */
+void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y)
 {
     if (n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_STREAM_STAGE_BYTES) {
-        softmax_f32_avx2(n, x, y);
+        lb_avx2_softmax_f32(n, x, y);
         return;
     }
     float e[LB_STREAM_STAGE_BYTES / sizeof(float)] __attribute__((aligned(32)));
@@ -1322,7 +1322,7 @@ static void softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, float *
     if (n <= 8) done = softmax_short_f32(4, n, x, ldx, y, ldy, 1);
     else if (n <= 16) done = softmax_short_f32(4, n, x, ldx, y, ldy, 2);
     if (!done)
-        for (size_t r = 0; r < 4; r++) softmax_f32_avx2(n, x + r * ldx, y + r * ldy);
+        for (size_t r = 0; r < 4; r++) lb_avx2_softmax_f32(n, x + r * ldx, y + r * ldy);
 }
 
 static void softmax_backward_rows4_f32_avx2(size_t n, const float *y, size_t ldy,
@@ -1343,21 +1343,21 @@ static void log_softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, flo
 }
 
 /* The regular and the streaming-store form of each kernel above. */
-static void log_softmax_backward_f32_avx2(size_t n, const float *logy, const float *dy,
+void lb_avx2_log_softmax_backward_f32(size_t n, const float *logy, const float *dy,
                                           float *dx)
 {
     log_softmax_backward_f32_impl(n, logy, dy, dx, false);
 }
-static void log_softmax_backward_f32_avx2_stream(size_t n, const float *logy, const float *dy,
+void lb_avx2_log_softmax_backward_stream_f32(size_t n, const float *logy, const float *dy,
                                                  float *dx)
 {
     log_softmax_backward_f32_impl(n, logy, dy, dx, true);
 }
-static void log_softmax_f32_avx2(size_t n, const float *x, float *y)
+void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y)
 {
     log_softmax_f32_impl(n, x, y, false);
 }
-static void log_softmax_f32_avx2_stream(size_t n, const float *x, float *y)
+void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y)
 {
     log_softmax_f32_impl(n, x, y, true);
 }
@@ -1369,11 +1369,11 @@ static void log_softmax_f64_avx2_stream(size_t n, const double *x, double *y)
 {
     log_softmax_f64_impl(n, x, y, true);
 }
-static void softmax_backward_f32_avx2(size_t n, const float *y, const float *dy, float *dx)
+void lb_avx2_softmax_backward_f32(size_t n, const float *y, const float *dy, float *dx)
 {
     softmax_backward_f32_impl(n, y, dy, dx, false);
 }
-static void softmax_backward_f32_avx2_stream(size_t n, const float *y, const float *dy, float *dx)
+void lb_avx2_softmax_backward_stream_f32(size_t n, const float *y, const float *dy, float *dx)
 {
     softmax_backward_f32_impl(n, y, dy, dx, true);
 }
@@ -1393,27 +1393,27 @@ static void softmax_backward_f64_avx2_stream(size_t n, const double *y, const do
 void lb_fill_avx2_kernels(lb_kernel_table *t)
 {
     t->name = "avx2";
-    t->softmax_f32 = softmax_f32_avx2;
+    t->softmax_f32 = lb_avx2_softmax_f32;
     t->softmax_f64 = softmax_f64_avx2;
-    t->log_softmax_f32 = log_softmax_f32_avx2;
+    t->log_softmax_f32 = lb_avx2_log_softmax_f32;
     t->log_softmax_f64 = log_softmax_f64_avx2;
-    t->softmax_backward_f32 = softmax_backward_f32_avx2;
+    t->softmax_backward_f32 = lb_avx2_softmax_backward_f32;
     t->softmax_backward_f64 = softmax_backward_f64_avx2;
-    t->log_softmax_backward_f32 = log_softmax_backward_f32_avx2;
+    t->log_softmax_backward_f32 = lb_avx2_log_softmax_backward_f32;
     t->log_softmax_backward_f64 = log_softmax_backward_f64_avx2;
     t->softmax_rows4_f32 = softmax_rows4_f32_avx2;
     t->softmax_backward_rows4_f32 = softmax_backward_rows4_f32_avx2;
     t->xent_plain_rows4_f32 = lb_avx2_xent_plain_rows4_f32;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx2;
-    t->softmax_stream_f32 = softmax_f32_avx2_stream;
+    t->softmax_stream_f32 = lb_avx2_softmax_stream_f32;
     /* f64 softmax is bound by its exp: streaming measured 5 % slower (7.4 vs
      * 7.0 ms at 4096 x 1000, one thread) */
     t->softmax_stream_f64 = softmax_f64_avx2;
-    t->log_softmax_stream_f32 = log_softmax_f32_avx2_stream;
+    t->log_softmax_stream_f32 = lb_avx2_log_softmax_stream_f32;
     t->log_softmax_stream_f64 = log_softmax_f64_avx2_stream;
-    t->softmax_backward_stream_f32 = softmax_backward_f32_avx2_stream;
+    t->softmax_backward_stream_f32 = lb_avx2_softmax_backward_stream_f32;
     t->softmax_backward_stream_f64 = softmax_backward_f64_avx2_stream;
-    t->log_softmax_backward_stream_f32 = log_softmax_backward_f32_avx2_stream;
+    t->log_softmax_backward_stream_f32 = lb_avx2_log_softmax_backward_stream_f32;
     /* f64 log-softmax backward is bound by its exp: streaming measured 6 %
      * slower (7.36 vs 6.95 ms at 4096 x 1000, one thread) */
     t->log_softmax_backward_stream_f64 = log_softmax_backward_f64_avx2;

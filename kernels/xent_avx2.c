@@ -35,7 +35,7 @@ static bool plain_f64(const lb_xent_coef_f64 *c)
  * e_t = exp(x_t - m): L = log(s) - (x_t - m) = log1p(rest / e_t). The log1p
  * form keeps a tiny loss (dominant target: s = 1 + tiny) that log(s) would
  * round away; it needs e_t well inside double range. */
-static double plain_loss(double a, double rest, double e_t, double shifted_t)
+double lb_xent_plain_loss(double a, double rest, double e_t, double shifted_t)
 {
     if (a == 0.0) return 0.0;
     if (shifted_t > -600.0) return a * lb_log1p_nonneg(rest / e_t);
@@ -559,7 +559,7 @@ plain_short_rows_f32(int rows, size_t n, const float *x, size_t ldx, const size_
             double p_t = e_t / s;
             g[t[r]] = (float)((p_t * a[r] - a[r]) * grad_mul);
         }
-        loss[r] = plain_loss(a[r], rest[r], e_t, shifted_t);
+        loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t, shifted_t);
     }
     return true;
 }
@@ -649,7 +649,7 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
         double p_t = e_t / s;
         grad[t] = (float)((p_t * a - a) * grad_mul);
     }
-    return plain_loss(a, rest, e_t, shifted_t);
+    return lb_xent_plain_loss(a, rest, e_t, shifted_t);
 }
 
 double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *coef,
@@ -686,5 +686,5 @@ double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *c
         double p_t = e_t / s;
         grad[t] = (p_t * a - a) * grad_mul;
     }
-    return plain_loss(a, rest, e_t, shifted_t);
+    return lb_xent_plain_loss(a, rest, e_t, shifted_t);
 }

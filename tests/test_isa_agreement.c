@@ -23,11 +23,14 @@
  *   argmax                  the same index
  * Special rows must agree exactly in kind: NaN where the reference has NaN,
  * the same infinities and exact zeros.
- * Run only in the avx2 pass (skipped elsewhere and where the CPU lacks
- * AVX2+FMA).
+ * The SIMD table is the pass's own: the AVX2 one in the avx2 pass, the
+ * AVX-512 one (AVX2 below it, AVX-512 kernels on top) in the avx512 pass;
+ * skipped in the scalar pass and where the CPU lacks the set. The avx512
+ * pass also checks that the AVX-512 exp sweep stores the AVX2 one's bits.
  */
 #include "internal.h"
 #include "rows_avx2.h"
+#include "rows_avx512.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -36,7 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lb_kernel_table ref_table, avx2_table;
+static lb_kernel_table ref_table, simd_table;
+
+static bool avx512_pass;
 
 static void setup(void)
 {
@@ -44,10 +49,14 @@ static void setup(void)
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
         cr_skip_test("CPU lacks AVX2+FMA");
-    if (want && strcmp(want, "avx2") != 0) cr_skip_test("runs in the avx2 pass only");
+    avx512_pass = want && strcmp(want, "avx512") == 0;
+    if (want && strcmp(want, "avx2") != 0 && !avx512_pass)
+        cr_skip_test("runs in the avx2 and avx512 passes only");
+    /* testutil.c has already skipped an avx512 pass on a CPU without it */
     lb_fill_reference_kernels(&ref_table);
-    avx2_table = ref_table;
-    lb_fill_avx2_kernels(&avx2_table);
+    simd_table = ref_table;
+    lb_fill_avx2_kernels(&simd_table);
+    if (avx512_pass) lb_fill_avx512_kernels(&simd_table);
 }
 
 TestSuite(isa_agreement, .init = setup);
@@ -192,13 +201,13 @@ static void run_forward(bool f64, bool log_form, size_t n, const double *x, doub
                         double *want)
 {
     if (f64) {
-        (log_form ? avx2_table.log_softmax_f64 : avx2_table.softmax_f64)(n, x, got);
+        (log_form ? simd_table.log_softmax_f64 : simd_table.softmax_f64)(n, x, got);
         (log_form ? ref_table.log_softmax_f64 : ref_table.softmax_f64)(n, x, want);
         return;
     }
     float *xf = malloc(n * sizeof *xf), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     for (size_t j = 0; j < n; j++) xf[j] = (float)x[j];
-    (log_form ? avx2_table.log_softmax_f32 : avx2_table.softmax_f32)(n, xf, a);
+    (log_form ? simd_table.log_softmax_f32 : simd_table.softmax_f32)(n, xf, a);
     (log_form ? ref_table.log_softmax_f32 : ref_table.softmax_f32)(n, xf, b);
     for (size_t j = 0; j < n; j++) {
         got[j] = a[j];
@@ -247,8 +256,8 @@ Test(isa_agreement, forward_in_place)
     for (size_t n = 1; n <= 40000; n = n * 3 + 1) {
         float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
         for (size_t j = 0; j < n; j++) x[j] = (float)tu_uniform(&r, -20, 20);
-        avx2_table.softmax_f32(n, x, y);
-        avx2_table.softmax_f32(n, x, x);
+        simd_table.softmax_f32(n, x, y);
+        simd_table.softmax_f32(n, x, x);
         cr_assert(memcmp(x, y, n * sizeof *x) == 0, "softmax in place differs at n=%zu", n);
         free(x);
         free(y);
@@ -285,19 +294,19 @@ static void stream_agreement(bool f64)
                     memcpy(dyi, dy, n * sizeof *dy);
                     if (op == 2 || op == 3) ref_table.softmax_f64(n, xi, xi); /* y: softmax row */
                     switch (op) {
-                    case 0: avx2_table.softmax_stream_f64(n, xi, o1); avx2_table.softmax_f64(n, xi, o2); break;
-                    case 1: avx2_table.log_softmax_stream_f64(n, xi, o1); avx2_table.log_softmax_f64(n, xi, o2); break;
-                    case 2: avx2_table.softmax_backward_stream_f64(n, xi, dyi, o1); avx2_table.softmax_backward_f64(n, xi, dyi, o2); break;
+                    case 0: simd_table.softmax_stream_f64(n, xi, o1); simd_table.softmax_f64(n, xi, o2); break;
+                    case 1: simd_table.log_softmax_stream_f64(n, xi, o1); simd_table.log_softmax_f64(n, xi, o2); break;
+                    case 2: simd_table.softmax_backward_stream_f64(n, xi, dyi, o1); simd_table.softmax_backward_f64(n, xi, dyi, o2); break;
                     case 3:
                         for (size_t j = 0; j < n; j++) xi[j] = xi[j] > 0 ? log(xi[j]) : -INFINITY;
-                        avx2_table.log_softmax_backward_stream_f64(n, xi, dyi, o1);
-                        avx2_table.log_softmax_backward_f64(n, xi, dyi, o2);
+                        simd_table.log_softmax_backward_stream_f64(n, xi, dyi, o1);
+                        simd_table.log_softmax_backward_f64(n, xi, dyi, o2);
                         break;
                     case 4: /* in place */
                         memcpy(o1, xi, n * sizeof *xi);
                         memcpy(o2, xi, n * sizeof *xi);
-                        avx2_table.softmax_stream_f64(n, o1, o1);
-                        avx2_table.softmax_f64(n, o2, o2);
+                        simd_table.softmax_stream_f64(n, o1, o1);
+                        simd_table.softmax_f64(n, o2, o2);
                         break;
                     }
                 } else {
@@ -306,19 +315,19 @@ static void stream_agreement(bool f64)
                     for (size_t j = 0; j < n; j++) xi[j] = (float)x[j], dyi[j] = (float)dy[j];
                     if (op == 2 || op == 3) ref_table.softmax_f32(n, xi, xi);
                     switch (op) {
-                    case 0: avx2_table.softmax_stream_f32(n, xi, o1); avx2_table.softmax_f32(n, xi, o2); break;
-                    case 1: avx2_table.log_softmax_stream_f32(n, xi, o1); avx2_table.log_softmax_f32(n, xi, o2); break;
-                    case 2: avx2_table.softmax_backward_stream_f32(n, xi, dyi, o1); avx2_table.softmax_backward_f32(n, xi, dyi, o2); break;
+                    case 0: simd_table.softmax_stream_f32(n, xi, o1); simd_table.softmax_f32(n, xi, o2); break;
+                    case 1: simd_table.log_softmax_stream_f32(n, xi, o1); simd_table.log_softmax_f32(n, xi, o2); break;
+                    case 2: simd_table.softmax_backward_stream_f32(n, xi, dyi, o1); simd_table.softmax_backward_f32(n, xi, dyi, o2); break;
                     case 3:
                         for (size_t j = 0; j < n; j++) xi[j] = xi[j] > 0 ? logf(xi[j]) : -INFINITY;
-                        avx2_table.log_softmax_backward_stream_f32(n, xi, dyi, o1);
-                        avx2_table.log_softmax_backward_f32(n, xi, dyi, o2);
+                        simd_table.log_softmax_backward_stream_f32(n, xi, dyi, o1);
+                        simd_table.log_softmax_backward_f32(n, xi, dyi, o2);
                         break;
                     case 4:
                         memcpy(o1, xi, n * sizeof *xi);
                         memcpy(o2, xi, n * sizeof *xi);
-                        avx2_table.log_softmax_stream_f32(n, o1, o1);
-                        avx2_table.log_softmax_f32(n, o2, o2);
+                        simd_table.log_softmax_stream_f32(n, o1, o1);
+                        simd_table.log_softmax_f32(n, o2, o2);
                         break;
                     }
                 }
@@ -344,7 +353,7 @@ Test(isa_agreement, streaming_stores_f64) { stream_agreement(true); }
  * padding between rows untouched. */
 Test(isa_agreement, row_groups_match_single_rows)
 {
-    cr_assert(avx2_table.softmax_rows4_f32 && avx2_table.log_softmax_rows4_f32);
+    cr_assert(simd_table.softmax_rows4_f32 && simd_table.log_softmax_rows4_f32);
     tu_rng r = {140};
     double row[LB_ROW_GROUP_MAX_COLS];
     for (size_t n = 1; n <= LB_ROW_GROUP_MAX_COLS; n++) {
@@ -364,10 +373,10 @@ Test(isa_agreement, row_groups_match_single_rows)
                     memcpy(got, x, sizeof x);
                     memcpy(want, x, sizeof x);
                     const float *src_got = in_place ? got : x, *src_want = in_place ? want : x;
-                    (log_form ? avx2_table.log_softmax_rows4_f32 : avx2_table.softmax_rows4_f32)(
+                    (log_form ? simd_table.log_softmax_rows4_f32 : simd_table.softmax_rows4_f32)(
                         n, src_got, ld, got, ld);
                     for (int q = 0; q < 4; q++)
-                        (log_form ? avx2_table.log_softmax_f32 : avx2_table.softmax_f32)(
+                        (log_form ? simd_table.log_softmax_f32 : simd_table.softmax_f32)(
                             n, src_want + q * ld, want + q * ld);
                     cr_assert(memcmp(got, want, sizeof got) == 0,
                               "%s four-row group differs from single rows (n=%zu, trial %d, in place %d)",
@@ -382,7 +391,7 @@ Test(isa_agreement, row_groups_match_single_rows)
  * out of place and in place (dx == dy). */
 Test(isa_agreement, backward_row_groups_match_single_rows)
 {
-    cr_assert(avx2_table.softmax_backward_rows4_f32);
+    cr_assert(simd_table.softmax_backward_rows4_f32);
     tu_rng r = {142};
     double row[LB_ROW_GROUP_MAX_COLS];
     enum { LD_MAX = LB_ROW_GROUP_MAX_COLS + 3 };
@@ -401,9 +410,9 @@ Test(isa_agreement, backward_row_groups_match_single_rows)
             for (int in_place = 0; in_place < 2; in_place++) {
                 memcpy(got, dy, sizeof dy);
                 memcpy(want, dy, sizeof dy);
-                avx2_table.softmax_backward_rows4_f32(n, y, ld, in_place ? got : dy, ld, got, ld);
+                simd_table.softmax_backward_rows4_f32(n, y, ld, in_place ? got : dy, ld, got, ld);
                 for (int q = 0; q < 4; q++)
-                    avx2_table.softmax_backward_f32(n, y + q * ld, (in_place ? want : dy) + q * ld,
+                    simd_table.softmax_backward_f32(n, y + q * ld, (in_place ? want : dy) + q * ld,
                                                     want + q * ld);
                 cr_assert(memcmp(got, want, sizeof got) == 0,
                           "backward group differs (n=%zu, trial %d, in place %d)", n, trial, in_place);
@@ -418,7 +427,7 @@ Test(isa_agreement, backward_row_groups_match_single_rows)
  * place, in place (grad == logits) and absent. */
 Test(isa_agreement, xent_row_groups_match_single_rows)
 {
-    cr_assert(avx2_table.xent_plain_rows4_f32);
+    cr_assert(simd_table.xent_plain_rows4_f32);
     tu_rng r = {141};
     double row[LB_ROW_GROUP_MAX_COLS];
     enum { LD_MAX = LB_ROW_GROUP_MAX_COLS + 2 };
@@ -440,11 +449,11 @@ Test(isa_agreement, xent_row_groups_match_single_rows)
                 memcpy(got, x, sizeof x);
                 memcpy(want, x, sizeof x);
                 const float *src_got = mode == 1 ? got : x, *src_want = mode == 1 ? want : x;
-                avx2_table.xent_plain_rows4_f32(n, src_got, ld, targets, coefs,
+                simd_table.xent_plain_rows4_f32(n, src_got, ld, targets, coefs,
                                                 mode == 2 ? NULL : got, ld, -0.25, loss_got);
                 for (int q = 0; q < 4; q++) {
                     lb_xent_coef_f32 coef = {.target = targets[q], .target_coef = coefs[q]};
-                    loss_want[q] = avx2_table.xent_row_f32(n, src_want + q * ld, &coef,
+                    loss_want[q] = simd_table.xent_row_f32(n, src_want + q * ld, &coef,
                                                            mode == 2 ? NULL : want + q * ld, -0.25);
                 }
                 for (int q = 0; q < 4; q++)
@@ -498,10 +507,10 @@ static void backward_agreement(bool f64, bool log_form)
                 abs_sum += fabs(dy[j]);
             }
             if (f64) {
-                (log_form ? avx2_table.log_softmax_backward_f64 : avx2_table.softmax_backward_f64)(n, y, dy, got);
+                (log_form ? simd_table.log_softmax_backward_f64 : simd_table.softmax_backward_f64)(n, y, dy, got);
                 (log_form ? ref_table.log_softmax_backward_f64 : ref_table.softmax_backward_f64)(n, y, dy, want);
             } else {
-                (log_form ? avx2_table.log_softmax_backward_f32 : avx2_table.softmax_backward_f32)(n, yf, dyf, gf);
+                (log_form ? simd_table.log_softmax_backward_f32 : simd_table.softmax_backward_f32)(n, yf, dyf, gf);
                 (log_form ? ref_table.log_softmax_backward_f32 : ref_table.softmax_backward_f32)(n, yf, dyf, wf);
                 for (size_t j = 0; j < n; j++) {
                     got[j] = gf[j];
@@ -559,7 +568,7 @@ static void xent_agreement(bool f64)
         bool with_grad = tu_next(&r) % 4 != 0;
         if (f64) {
             lb_xent_coef_f64 coef = {.target = target, .target_coef = w};
-            loss_got = avx2_table.xent_row_f64(n, x, &coef, with_grad ? got : NULL, grad_mul);
+            loss_got = simd_table.xent_row_f64(n, x, &coef, with_grad ? got : NULL, grad_mul);
             loss_want = ref_table.xent_row_f64(n, x, &coef, with_grad ? want : NULL, grad_mul);
         } else {
             for (size_t j = 0; j < n; j++) {
@@ -567,7 +576,7 @@ static void xent_agreement(bool f64)
                 x[j] = xf[j];
             }
             lb_xent_coef_f32 coef = {.target = target, .target_coef = w};
-            loss_got = avx2_table.xent_row_f32(n, xf, &coef, with_grad ? gf : NULL, grad_mul);
+            loss_got = simd_table.xent_row_f32(n, xf, &coef, with_grad ? gf : NULL, grad_mul);
             loss_want = ref_table.xent_row_f32(n, xf, &coef, with_grad ? wf : NULL, grad_mul);
             for (size_t j = 0; with_grad && j < n; j++) {
                 got[j] = gf[j];
@@ -636,7 +645,7 @@ Test(isa_agreement, long_rows_in_chunks_f32)
         double *xd = malloc(n * sizeof *xd), *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
         for (int pattern = 0; pattern < 2; pattern++) {
             fill_chunked_row(&r, x, n, chunk, pattern);
-            avx2_table.softmax_f32(n, x, a);
+            simd_table.softmax_f32(n, x, a);
             ref_table.softmax_f32(n, x, b);
             for (size_t j = 0; j < n; j++) {
                 xd[j] = x[j];
@@ -645,7 +654,7 @@ Test(isa_agreement, long_rows_in_chunks_f32)
             }
             check_softmax(false, n, xd, got, want, 100 + pattern);
             memcpy(b, x, n * sizeof *x);
-            avx2_table.softmax_f32(n, b, b);
+            simd_table.softmax_f32(n, b, b);
             cr_assert(memcmp(a, b, n * sizeof *a) == 0, "chunked softmax in place differs, n=%zu", n);
 
             /* cross-entropy: target at a chunk's first and last entry, the
@@ -655,8 +664,8 @@ Test(isa_agreement, long_rows_in_chunks_f32)
                 lb_xent_coef_f32 coef = {.target = targets[ti], .target_coef = 1.5};
                 double gm = 0.75;
                 double lw = ref_table.xent_row_f32(n, x, &coef, b, gm);
-                double lg = avx2_table.xent_row_f32(n, x, &coef, a, gm);
-                double ln = avx2_table.xent_row_f32(n, x, &coef, NULL, gm);
+                double lg = simd_table.xent_row_f32(n, x, &coef, a, gm);
+                double ln = simd_table.xent_row_f32(n, x, &coef, NULL, gm);
                 cr_assert(fabs(lg - lw) <= 1e-6 * fabs(lw) && lg == ln,
                           "chunked xent n=%zu t=%zu: loss %.9g vs %.9g (loss only %.9g)", n,
                           targets[ti], lg, lw, ln);
@@ -665,7 +674,7 @@ Test(isa_agreement, long_rows_in_chunks_f32)
                               "chunked xent grad n=%zu t=%zu j=%zu: %a vs %a", n, targets[ti], j,
                               a[j], b[j]);
                 memcpy(b, x, n * sizeof *x);
-                double li_loss = avx2_table.xent_row_f32(n, b, &coef, b, gm);
+                double li_loss = simd_table.xent_row_f32(n, b, &coef, b, gm);
                 cr_assert(li_loss == lg && memcmp(a, b, n * sizeof *a) == 0,
                           "chunked xent in place differs, n=%zu t=%zu", n, targets[ti]);
             }
@@ -675,7 +684,7 @@ Test(isa_agreement, long_rows_in_chunks_f32)
             fill_chunked_row(&r, x, n, chunk, 0);
             x[n - 2] = bad ? INFINITY : NAN;
             memcpy(b, x, n * sizeof *x);
-            avx2_table.softmax_f32(n, b, b);
+            simd_table.softmax_f32(n, b, b);
             for (size_t j = 0; j < n; j++) cr_assert(isnan(b[j]), "softmax bad row j=%zu: %g", j, b[j]);
             lb_xent_coef_f32 coef = {.target = 5, .target_coef = 1.0};
             float lw_grad0;
@@ -683,7 +692,7 @@ Test(isa_agreement, long_rows_in_chunks_f32)
             lw_grad0 = a[0];
             double lw = ref_table.xent_row_f32(n, x, &coef, NULL, 1.0);
             memcpy(b, x, n * sizeof *x);
-            double lg = avx2_table.xent_row_f32(n, b, &coef, b, 1.0);
+            double lg = simd_table.xent_row_f32(n, b, &coef, b, 1.0);
             cr_assert(same_special(lg, lw) && same_special(b[0], lw_grad0),
                       "xent bad row: loss %g vs %g, grad[0] %g vs %g", lg, lw, b[0], lw_grad0);
             for (size_t j = 0; j < n; j++)
@@ -745,7 +754,7 @@ static void general_xent_agreement(bool f64)
                 lb_xent_coef_f64 coef = {.dense_targets = form == 2 ? t : NULL, .target = target,
                                          .weights = weighted ? w : NULL, .target_coef = tc,
                                          .smooth_coef = sc};
-                loss_got = avx2_table.xent_row_f64(n, x, &coef, with_grad ? got : NULL, grad_mul);
+                loss_got = simd_table.xent_row_f64(n, x, &coef, with_grad ? got : NULL, grad_mul);
                 loss_want = ref_table.xent_row_f64(n, x, &coef, with_grad ? want : NULL, grad_mul);
             } else {
                 for (size_t j = 0; j < n; j++) {
@@ -755,7 +764,7 @@ static void general_xent_agreement(bool f64)
                 lb_xent_coef_f32 coef = {.dense_targets = form == 2 ? targets_f : NULL,
                                          .target = target, .weights = weighted ? weights_f : NULL,
                                          .target_coef = tc, .smooth_coef = sc};
-                loss_got = avx2_table.xent_row_f32(n, xf, &coef, with_grad ? gf : NULL, grad_mul);
+                loss_got = simd_table.xent_row_f32(n, xf, &coef, with_grad ? gf : NULL, grad_mul);
                 loss_want = ref_table.xent_row_f32(n, xf, &coef, with_grad ? wf : NULL, grad_mul);
                 for (size_t j = 0; with_grad && j < n; j++) {
                     got[j] = gf[j];
@@ -842,8 +851,8 @@ Test(isa_agreement, xent_general_in_place)
         for (int k = 0; k < 2; k++) {
             float *xc = malloc(n * sizeof *xc);
             memcpy(xc, x, n * sizeof *x);
-            double a = avx2_table.xent_row_f32(n, x, &cases[k], g, 1.0);
-            double b = avx2_table.xent_row_f32(n, xc, &cases[k], xc, 1.0);
+            double a = simd_table.xent_row_f32(n, x, &cases[k], g, 1.0);
+            double b = simd_table.xent_row_f32(n, xc, &cases[k], xc, 1.0);
             cr_assert(a == b && memcmp(xc, g, n * sizeof *x) == 0, "in place differs at n=%zu case %d",
                       n, k);
             free(xc);
@@ -863,8 +872,8 @@ Test(isa_agreement, xent_in_place)
         float *x = malloc(n * sizeof *x), *g = malloc(n * sizeof *g);
         for (size_t j = 0; j < n; j++) x[j] = (float)tu_uniform(&r, -20, 20);
         lb_xent_coef_f32 coef = {.target = n / 2, .target_coef = 1.0};
-        double a = avx2_table.xent_row_f32(n, x, &coef, g, 1.0);
-        double b = avx2_table.xent_row_f32(n, x, &coef, x, 1.0);
+        double a = simd_table.xent_row_f32(n, x, &coef, g, 1.0);
+        double b = simd_table.xent_row_f32(n, x, &coef, x, 1.0);
         cr_assert(a == b && memcmp(x, g, n * sizeof *x) == 0, "in place differs at n=%zu", n);
         free(x);
         free(g);
@@ -885,11 +894,11 @@ Test(isa_agreement, jacobian_full_bitwise)
         double *yd = malloc(n * sizeof *yd), *ad = malloc(n * n * sizeof *ad),
                *bd = malloc(n * n * sizeof *bd);
         for (size_t j = 0; j < n; j++) yd[j] = y[j] = (float)tu_uniform(&r, 0, 1);
-        avx2_table.jacobian_full_f32(n, y, a);
+        simd_table.jacobian_full_f32(n, y, a);
         ref_table.jacobian_full_f32(n, y, b);
         cr_assert(memcmp(a, b, n * n * sizeof *a) == 0, "f32 jacobian differs at n=%zu", n);
         /* offset by one element: the streaming path's unaligned head */
-        avx2_table.jacobian_full_f64(n, yd, ad);
+        simd_table.jacobian_full_f64(n, yd, ad);
         ref_table.jacobian_full_f64(n, yd, bd);
         cr_assert(memcmp(ad, bd, n * n * sizeof *ad) == 0, "f64 jacobian differs at n=%zu", n);
         free(y);
@@ -909,7 +918,7 @@ Test(isa_agreement, jacobian_streaming_unaligned)
     float *y = malloc(n * sizeof *y), *a = malloc((n * n + 1) * sizeof *a),
           *b = malloc(n * n * sizeof *b);
     for (size_t j = 0; j < n; j++) y[j] = (float)tu_uniform(&r, 0, 1);
-    avx2_table.jacobian_full_f32(n, y, a + 1);
+    simd_table.jacobian_full_f32(n, y, a + 1);
     ref_table.jacobian_full_f32(n, y, b);
     cr_assert(memcmp(a + 1, b, n * n * sizeof *b) == 0);
     free(y);
@@ -945,14 +954,14 @@ static void regression_agreement(bool f64, bool squared)
         double mul = 1.0 / 3.0, s1, s2;
         bool nan_expected = n > 3;
         if (f64) {
-            s1 = (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, l1, d1, mul, n % 2 == 0);
+            s1 = (squared ? simd_table.mse_row_f64 : simd_table.mae_row_f64)(n, p, t, l1, d1, mul, n % 2 == 0);
             s2 = (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, l2, d2, mul, false);
             cr_assert(memcmp(l1, l2, n * sizeof *l1) == 0, "f64 losses differ at n=%zu", n);
             for (size_t j = 0; j < n; j++)
                 cr_assert(d1[j] == d2[j] || (isnan(d1[j]) && isnan(d2[j])),
                           "f64 derivative differs at n=%zu j=%zu", n, j);
         } else {
-            s1 = (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, l1f, d1f, mul, n % 2 == 0);
+            s1 = (squared ? simd_table.mse_row_f32 : simd_table.mae_row_f32)(n, pf, tf, l1f, d1f, mul, n % 2 == 0);
             s2 = (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, l2f, d2f, mul, false);
             for (size_t j = 0; j < n; j++) {
                 cr_assert(l1f[j] == l2f[j] || (isnan(l1f[j]) && isnan(l2f[j])),
@@ -967,8 +976,8 @@ static void regression_agreement(bool f64, bool squared)
         if (n > 3) {
             p[n / 2] = pf[n / 2] = 1;
             t[n / 3] = tf[n / 3] = 2;
-            s1 = f64 ? (squared ? avx2_table.mse_row_f64 : avx2_table.mae_row_f64)(n, p, t, NULL, NULL, mul, false)
-                     : (squared ? avx2_table.mse_row_f32 : avx2_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul, false);
+            s1 = f64 ? (squared ? simd_table.mse_row_f64 : simd_table.mae_row_f64)(n, p, t, NULL, NULL, mul, false)
+                     : (squared ? simd_table.mse_row_f32 : simd_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul, false);
             s2 = f64 ? (squared ? ref_table.mse_row_f64 : ref_table.mae_row_f64)(n, p, t, NULL, NULL, mul, false)
                      : (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, pf, tf, NULL, NULL, mul, false);
             cr_assert(fabs(s1 - s2) <= 1e-12 * fabs(s2), "row sums %.17g vs %.17g", s1, s2);
@@ -1002,7 +1011,7 @@ Test(isa_agreement, softmax_f32_ulp_against_long_double)
         fill_row(&r, x, n, (enum row_kind)kind, 0);
         for (size_t j = 0; j < n; j++) x[j] = xf[j] = (float)x[j];
         tu_softmax_ld(n, x, ref);
-        avx2_table.softmax_f32(n, xf, y);
+        simd_table.softmax_f32(n, xf, y);
         for (size_t j = 0; j < n; j++) {
             if (ref[j] < FLT_MIN) continue;
             uint64_t d = tu_ulp_f32(y[j], (float)ref[j]);
@@ -1011,7 +1020,8 @@ Test(isa_agreement, softmax_f32_ulp_against_long_double)
     }
     cr_assert(worst <= 2, "softmax f32 max %llu ulp from the correctly rounded result",
               (unsigned long long)worst);
-    cr_log_info("softmax f32 (avx2): max %llu ulp vs long double", (unsigned long long)worst);
+    cr_log_info("softmax f32 (%s): max %llu ulp vs long double", simd_table.name,
+                (unsigned long long)worst);
     free(x);
     free(ref);
     free(xf);
@@ -1044,11 +1054,11 @@ static void argmax_agreement(bool f64)
             if (variant == 4) x[at] = -INFINITY;
             size_t got, want;
             if (f64) {
-                got = avx2_table.argmax_f64(n, x);
+                got = simd_table.argmax_f64(n, x);
                 want = ref_table.argmax_f64(n, x);
             } else {
                 for (size_t j = 0; j < n; j++) xf[j] = (float)x[j];
-                got = avx2_table.argmax_f32(n, xf);
+                got = simd_table.argmax_f32(n, xf);
                 want = ref_table.argmax_f32(n, xf);
             }
             cr_assert_eq(got, want, "%s argmax n=%zu kind %d variant %d: %zu vs %zu",
@@ -1063,3 +1073,51 @@ static void argmax_agreement(bool f64)
 
 Test(isa_agreement, argmax_f32) { argmax_agreement(false); }
 Test(isa_agreement, argmax_f64) { argmax_agreement(true); }
+
+/* ------------------------------------------------------------------------ */
+/* AVX-512 sweeps against the AVX2 ones                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The AVX-512 exp sweep stores exactly the AVX2 sweep's exp(x - m) (same
+ * reduction and polynomial; VSCALEFPS rounds p 2^n once as the AVX2
+ * exponent-field product does), subnormal results included, for every row
+ * kind the AVX-512 kernels take (finite maximum, |m| <= 2^24) and every
+ * way of forming x - m; the maximum and minimum agree too, and the double
+ * sums differ only by their summation order (1e-15 relative). avx512 pass. */
+Test(isa_agreement, sum_exp_bits_match_avx2)
+{
+    if (!avx512_pass) cr_skip_test("avx512 pass only");
+    tu_rng r = {512};
+    const size_t max_n = 4099;
+    double *xd = malloc(max_n * sizeof *xd);
+    float *x = malloc(max_n * sizeof *x), *e2 = malloc(max_n * sizeof *e2);
+    float *e5 = malloc(max_n * sizeof *e5);
+    size_t rows = 0, subnormals = 0;
+    FOR_EACH_ROW({
+        if (n > max_n || kind == ROW_NAN || kind == ROW_POS_INF || kind == ROW_ALL_NEG_INF ||
+            kind == ROW_HUGE || kind == ROW_MAX_IS_LOWEST || kind == ROW_NAN_AND_NEG_INF)
+            continue;
+        fill_row(&r, xd, n, (enum row_kind)kind, FLT_MAX);
+        for (size_t j = 0; j < n; j++) x[j] = (float)xd[j];
+        if (kind == ROW_NARROW) x[0] = -5e3f; /* a minimum that forces TwoSum */
+        float lo2, lo5;
+        float m2 = lb_avx2_row_max_min_f32(n, x, &lo2), m5 = lb_avx512_row_max_min_f32(n, x, &lo5);
+        cr_assert(m2 == m5 && lo2 == lo5, "n=%zu kind %d: max/min %g/%g vs %g/%g", n, kind,
+                  (double)m5, (double)lo5, (double)m2, (double)lo2);
+        double s2 = lb_avx2_sum_exp_lo_f32(n, x, m2, lo2, e2);
+        double s5 = lb_avx512_sum_exp_lo_f32(n, x, m5, lo5, e5);
+        for (size_t j = 0; j < n; j++) {
+            cr_assert(memcmp(&e2[j], &e5[j], sizeof(float)) == 0,
+                      "n=%zu kind %d j=%zu: exp %a (avx512) vs %a (avx2)", n, kind, j,
+                      (double)e5[j], (double)e2[j]);
+            if (e2[j] != 0.0f && e2[j] < FLT_MIN) subnormals++;
+        }
+        cr_assert(fabs(s5 - s2) <= 1e-15 * s2, "n=%zu kind %d: sum %.17g vs %.17g", n, kind, s5, s2);
+        rows++;
+    });
+    cr_assert(rows > 300 && subnormals > 0, "%zu rows, %zu subnormal exps", rows, subnormals);
+    free(xd);
+    free(x);
+    free(e2);
+    free(e5);
+}

@@ -1,0 +1,142 @@
+/*
+ * exp_avx512.h - vector exp for the AVX-512 kernels (AVX512F/DQ/VL/BW), and
+ * the helpers they share. Included only by files compiled with -mavx512f
+ * and friends (CMakeLists.txt).
+ *
+ * The arithmetic is that of exp_avx2.h, sixteen lanes at a time: the same
+ * Cody-Waite reduction, the same degree-6 polynomial evaluated in the same
+ * order, so exp(x - m) has the same bits on both paths (tested:
+ * test_isa_agreement sum_exp_bits_match_avx2). One step is done differently:
+ * AVX2 folds 2^-64 into the polynomial and builds 2^(n + 64) in the exponent
+ * field, so that the final product is the only rounding; here VSCALEFPS
+ * multiplies the unscaled polynomial by 2^n with that single rounding itself
+ * (one instruction instead of a shift and a multiply, any n). Both round the
+ * exact p * 2^n once, so the results agree to the bit, subnormals included.
+ */
+#ifndef LOSSBLAS_EXP_AVX512_H
+#define LOSSBLAS_EXP_AVX512_H
+
+#include "exp_avx2.h" /* LB_EXP_F32_LOWEST, lb_diff_mode, floors: scalar helpers */
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LB_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* exp(t + t_lo) in three stages, as lb_exp_reduce_f32 / lb_exp_poly_f32 /
+ * lb_exp_scale_f32: reduction (t, t_lo -> r, n), polynomial (r -> p),
+ * scaling (p * 2^n). The magic constant rounds t / ln2 to the integer n. */
+typedef struct lb_exp512_reduced_f32 {
+    __m512 r; /* reduced argument, |r| <= ln2/2 (plus t_lo) */
+    __m512 n; /* round(t / ln2), an integer-valued float */
+} lb_exp512_reduced_f32;
+
+LB_ALWAYS_INLINE lb_exp512_reduced_f32 lb_exp512_reduce_f32(__m512 t, __m512 t_lo)
+{
+    /* 1.5 * 2^23 + 191, exp_avx2.h's constant: the bias and offset it
+     * carries there are unused here, but they decide which way a tie rounds,
+     * so n (hence r) is the same as on the AVX2 path */
+    const __m512 magic = _mm512_set1_ps(12582912.0f + 127.0f + 64.0f);
+    lb_exp512_reduced_f32 q;
+    __m512 z = _mm512_fmadd_ps(t, _mm512_set1_ps(0x1.715476p+0f), magic);
+    q.n = _mm512_sub_ps(z, magic);
+    __m512 r = _mm512_fmadd_ps(q.n, _mm512_set1_ps(-0x1.62e430p-1f), t);
+    q.r = _mm512_add_ps(r, _mm512_fmadd_ps(q.n, _mm512_set1_ps(0x1.05c610p-29f), t_lo));
+    return q;
+}
+
+/* The polynomial of lb_exp_poly_f32 without its 2^-64 factor (every
+ * coefficient times 2^64, exactly), in the same Estrin-inside-Horner order. */
+LB_ALWAYS_INLINE __m512 lb_exp512_poly_f32(__m512 r)
+{
+    __m512 r2 = _mm512_mul_ps(r, r);
+    __m512 s01 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.fffffcp-2f), r, _mm512_set1_ps(1.0f));
+    __m512 s34 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.555794p-5f), r, _mm512_set1_ps(0x1.55540cp-3f));
+    __m512 s56 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.6b4e12p-10f), r, _mm512_set1_ps(0x1.126d24p-7f));
+    __m512 s = _mm512_fmadd_ps(_mm512_fmadd_ps(s56, r2, s34), r2, s01);
+    return _mm512_fmadd_ps(s, r, _mm512_set1_ps(1.0f));
+}
+
+LB_ALWAYS_INLINE __m512 lb_exp512_scale_f32(__m512 p, __m512 n) { return _mm512_scalef_ps(p, n); }
+
+/* The reduction stage of exp(x - m) for a row maximum m (finite), x <= m or
+ * NaN, as lb_exp_shifted_reduce_f32: entries raised to `floor` (exp gives
+ * exactly 0 below it, -inf included), x - m formed exactly as t + t_lo by
+ * TwoSum or Fast2Sum (`mode`, see lb_diff_mode_f32), t clamped at
+ * LB_EXP_F32_LOWEST when `clamp` (|m| > 2^24). */
+LB_ALWAYS_INLINE lb_exp512_reduced_f32 lb_exp512_shifted_reduce_f32(__m512 x, __m512 minus_m,
+                                                                    __m512 floor, bool floored,
+                                                                    bool clamp,
+                                                                    enum lb_diff_mode mode)
+{
+    if (floored) x = _mm512_max_ps(floor, x); /* operand order keeps a NaN x */
+    __m512 t = _mm512_add_ps(x, minus_m), t_lo;
+    if (mode == LB_DIFF_TWOSUM) {
+        __m512 x_part = _mm512_sub_ps(t, minus_m);
+        __m512 m_part = _mm512_sub_ps(t, x_part);
+        t_lo = _mm512_add_ps(_mm512_sub_ps(x, x_part), _mm512_sub_ps(minus_m, m_part));
+    } else {
+        t_lo = mode == LB_DIFF_FAST_X ? _mm512_sub_ps(minus_m, _mm512_sub_ps(t, x))
+                                      : _mm512_sub_ps(x, _mm512_sub_ps(t, minus_m));
+    }
+    if (clamp) t = _mm512_max_ps(_mm512_set1_ps(LB_EXP_F32_LOWEST), t);
+    return lb_exp512_reduce_f32(t, t_lo);
+}
+
+LB_ALWAYS_INLINE __m512 lb_exp512_shifted_f32(__m512 x, __m512 minus_m, __m512 floor,
+                                              bool floored, bool clamp, enum lb_diff_mode mode)
+{
+    lb_exp512_reduced_f32 q = lb_exp512_shifted_reduce_f32(x, minus_m, floor, floored, clamp, mode);
+    return lb_exp512_scale_f32(lb_exp512_poly_f32(q.r), q.n);
+}
+
+/* exp(t) for any float t, as lb_exp_any_f32_avx2 (clamped to [-110, 89],
+ * Horner's polynomial in the same order); its two-factor scaling rounds
+ * once, as VSCALEFPS does, so the bits agree. */
+LB_ALWAYS_INLINE __m512 lb_exp512_any_f32(__m512 t)
+{
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    t = _mm512_max_ps(_mm512_set1_ps(LB_EXP_F32_LOWEST), t);
+    t = _mm512_min_ps(_mm512_set1_ps(89.0f), t);
+    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(t, _mm512_set1_ps(0x1.715476p+0f), magic), magic);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0x1.62e430p-1f), t);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(0x1.05c610p-29f), r);
+    __m512 p = _mm512_set1_ps(0x1.6b4e12p-10f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.126d24p-7f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.555794p-5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.55540cp-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.fffffcp-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+/* Mask of the first rem (0..16) lanes. */
+static inline __mmask16 lb_mask16(size_t rem) { return (__mmask16)((1u << rem) - 1u); }
+
+/* acc += the 16 floats of v, widened to double (exactly): lanes 0-7 into
+ * lo, 8-15 into hi. */
+LB_ALWAYS_INLINE void lb_acc16_f32_in_f64(__m512d *lo, __m512d *hi, __m512 v)
+{
+    *lo = _mm512_add_pd(*lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    *hi = _mm512_add_pd(*hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+}
+
+/* Lanes summed in a fixed order: halves, then as lb_hsum_f64. */
+static inline double lb_hsum512_f64(__m512d v)
+{
+    return lb_hsum_f64(_mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1)));
+}
+
+/* Elements before p's first 64-byte boundary (at most n): the streaming
+ * stores of the AVX-512 kernels write whole aligned vectors. */
+static inline size_t lb_head_to_align64(const void *p, size_t elem, size_t n)
+{
+    size_t head = ((64 - ((uintptr_t)p & 63)) & 63) / elem;
+    return head < n ? head : n;
+}
+
+#endif /* LOSSBLAS_EXP_AVX512_H */

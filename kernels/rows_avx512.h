@@ -1,0 +1,22 @@
+/*
+ * rows_avx512.h - row sweeps shared by the AVX-512 kernel files (defined in
+ * softmax_avx512.c). Same contracts as their AVX2 namesakes in rows_avx2.h;
+ * all take n >= 0 elements.
+ */
+#ifndef LOSSBLAS_ROWS_AVX512_H
+#define LOSSBLAS_ROWS_AVX512_H
+
+#include <stddef.h>
+
+/* Row maximum, and the row minimum in *lo; a NaN entry may or may not show
+ * in either (the normalizer catches it). */
+float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo);
+/* sum_j exp(x_j - m) in double lanes, e != NULL receiving exp(x_j - m) (e
+ * may be x), for a row with finite maximum m, |m| <= 2^24, and minimum lo
+ * (x - m by Fast2Sum where lb_diff_mode_f32 allows it). A NaN entry makes
+ * the sum NaN. The e values are the bits lb_avx2_sum_exp_lo_f32 stores. */
+double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e);
+/* y_j *= k */
+void lb_avx512_scale_f32(size_t n, float *y, float k);
+
+#endif /* LOSSBLAS_ROWS_AVX512_H */

@@ -1,0 +1,516 @@
+/*
+ * softmax_avx512.c - AVX-512 (F, DQ, VL, BW) per-row kernels for f32
+ * softmax, log-softmax and their backward passes, and the AVX-512 kernel
+ * table.
+ *
+ * The algorithms are those of softmax_avx2.c (its header comment), sixteen
+ * lanes at a time: rows that stay in cache take a maximum/minimum sweep, an
+ * exp sweep that stores exp(x - m) and sums it in double lanes, and a
+ * scaling sweep; log-softmax sums the entries below the maximum and counts
+ * its ties; the backward passes take a dot product (or sum) in double lanes
+ * and one output sweep. Tails are masked loads and stores (AVX-512 masks cost
+ * nothing extra, unlike AVX2's maskstore), so there are no scalar loops.
+ *
+ * What AVX-512 leaves to the AVX2 kernels: rows of up to 32 floats (AVX2
+ * holds them in registers and groups four rows; one AVX-512 vector would
+ * not beat that by much), rows longer than LB_CACHED_ROW_BYTES (taken in
+ * chunks), rows with |max| > 2^24 or a maximum near -FLT_MAX (clamped or
+ * scalar exp: rare, and the AVX2 code for them is tested), and every f64
+ * kernel. Those rows give exactly what the AVX2 table gives.
+ *
+ * The exp values are the AVX2 ones bit for bit (exp_avx512.h); the double
+ * sums add the same terms in another order, so the normalizers may differ
+ * in their last bits and outputs by the final rounding.
+ */
+#include "internal.h"
+#include "exp_avx512.h"
+#include "rows_avx2.h"
+#include "rows_avx512.h"
+
+#include <math.h>
+
+/* The double accumulators are folded into the running total every this
+ * many floats (softmax_avx2.c folds every 64 vectors of 8). */
+#define FOLD_FLOATS 512
+
+/* ------------------------------------------------------------------------ */
+/* Shared row sweeps                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Four maximum and four minimum chains: the sweep is bound by the latency
+ * of max/min (4 cycles), so fewer chains left it at half the load rate. */
+float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo)
+{
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY), pos_inf = _mm512_set1_ps(INFINITY);
+    __m512 mx[4] = {neg_inf, neg_inf, neg_inf, neg_inf}, mn[4] = {pos_inf, pos_inf, pos_inf, pos_inf};
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        for (int k = 0; k < 4; k++) {
+            __m512 v = _mm512_loadu_ps(x + j + 16 * k);
+            mx[k] = _mm512_max_ps(mx[k], v);
+            mn[k] = _mm512_min_ps(mn[k], v);
+        }
+    }
+    for (int k = 0; j < n; j += 16, k++) {
+        __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
+        mx[k] = _mm512_max_ps(mx[k], _mm512_mask_loadu_ps(neg_inf, mask, x + j));
+        mn[k] = _mm512_min_ps(mn[k], _mm512_mask_loadu_ps(pos_inf, mask, x + j));
+    }
+    *lo = _mm512_reduce_min_ps(_mm512_min_ps(_mm512_min_ps(mn[0], mn[1]), _mm512_min_ps(mn[2], mn[3])));
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(mx[0], mx[1]), _mm512_max_ps(mx[2], mx[3])));
+}
+
+/* sum exp(x - m), e_j = exp(x_j - m) stored when e != NULL. Two vectors per
+ * step into two pairs of double accumulators, folded every FOLD_FLOATS.
+ * Rows of 64 or more take the steps software-pipelined as in softmax_avx2.c
+ * (step k scales its exps while step k + 1 evaluates its polynomial and
+ * step k + 2 reduces its arguments: each stage enters the scheduler with
+ * its inputs ready); the same operations on the same values, so the same
+ * bits as the plain loop. The tail loads m into the lanes past the row
+ * (exp(0) = 1, then zeroed): an underflowing padding lane would only cost
+ * time. */
+LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float floor_value,
+                                     bool floored, float *e, enum lb_diff_mode mode)
+{
+    const __m512 vm = _mm512_set1_ps(m), minus_m = _mm512_set1_ps(-m);
+    const __m512 floor = _mm512_set1_ps(floor_value);
+    const __m512d zero = _mm512_setzero_pd();
+    __m512d total = zero, lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
+    size_t j = 0, since_fold = 0;
+#define REDUCE(at) lb_exp512_shifted_reduce_f32(_mm512_loadu_ps(x + (at)), minus_m, floor, floored, false, mode)
+#define ACCUMULATE(e0, e1)                                                                    \
+    do {                                                                                      \
+        if (e) {                                                                              \
+            _mm512_storeu_ps(e + j, e0);                                                      \
+            _mm512_storeu_ps(e + j + 16, e1);                                                 \
+        }                                                                                     \
+        lb_acc16_f32_in_f64(&lo0, &hi0, e0);                                                  \
+        lb_acc16_f32_in_f64(&lo1, &hi1, e1);                                                  \
+        if ((since_fold += 32) == FOLD_FLOATS) {                                              \
+            total = _mm512_add_pd(total, _mm512_add_pd(_mm512_add_pd(lo0, hi0),               \
+                                                       _mm512_add_pd(lo1, hi1)));             \
+            lo0 = hi0 = lo1 = hi1 = zero;                                                     \
+            since_fold = 0;                                                                   \
+        }                                                                                     \
+    } while (0)
+    if (n >= 64) {
+        const size_t steps = n / 32;
+        lb_exp512_reduced_f32 q0 = REDUCE(0), q1 = REDUCE(16);
+        __m512 p0 = lb_exp512_poly_f32(q0.r), p1 = lb_exp512_poly_f32(q1.r), n0 = q0.n, n1 = q1.n;
+        q0 = REDUCE(32);
+        q1 = REDUCE(48);
+        for (size_t k = 0; k < steps; k++, j += 32) {
+            __m512 e0 = lb_exp512_scale_f32(p0, n0), e1 = lb_exp512_scale_f32(p1, n1);
+            if (k + 1 < steps) {
+                p0 = lb_exp512_poly_f32(q0.r), p1 = lb_exp512_poly_f32(q1.r);
+                n0 = q0.n, n1 = q1.n;
+            }
+            if (k + 2 < steps) {
+                q0 = REDUCE(j + 64);
+                q1 = REDUCE(j + 80);
+            }
+            ACCUMULATE(e0, e1);
+        }
+    }
+    for (; j + 32 <= n; j += 32) {
+        __m512 e0 = lb_exp512_shifted_f32(_mm512_loadu_ps(x + j), minus_m, floor, floored, false, mode);
+        __m512 e1 = lb_exp512_shifted_f32(_mm512_loadu_ps(x + j + 16), minus_m, floor, floored, false, mode);
+        ACCUMULATE(e0, e1);
+    }
+#undef REDUCE
+#undef ACCUMULATE
+    if (j + 16 <= n) {
+        __m512 e0 = lb_exp512_shifted_f32(_mm512_loadu_ps(x + j), minus_m, floor, floored, false, mode);
+        if (e) _mm512_storeu_ps(e + j, e0);
+        lb_acc16_f32_in_f64(&lo0, &hi0, e0);
+        j += 16;
+    }
+    if (j < n) {
+        __mmask16 mask = lb_mask16(n - j);
+        __m512 v = _mm512_mask_loadu_ps(vm, mask, x + j);
+        __m512 e0 = _mm512_maskz_mov_ps(mask, lb_exp512_shifted_f32(v, minus_m, floor, floored, false, mode));
+        if (e) _mm512_mask_storeu_ps(e + j, mask, e0);
+        lb_acc16_f32_in_f64(&lo1, &hi1, e0);
+    }
+    total = _mm512_add_pd(total, _mm512_add_pd(_mm512_add_pd(lo0, hi0), _mm512_add_pd(lo1, hi1)));
+    return lb_hsum512_f64(total);
+}
+
+/* The floor (which turns -inf into an exact 0) is applied only to rows
+ * with an entry below it: elsewhere max(floor, x) = x, so skipping it
+ * changes no bit. */
+double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e)
+{
+    float floor = lb_exp_floor_f32(m);
+    bool floored = !(lo >= floor);
+#define SUM_EXP(mode) floored ? sum_exp_impl(n, x, m, floor, true, e, mode) \
+                              : sum_exp_impl(n, x, m, floor, false, e, mode)
+    switch (lb_diff_mode_f32(m, lo)) {
+    case LB_DIFF_FAST_M: return SUM_EXP(LB_DIFF_FAST_M);
+    case LB_DIFF_FAST_X: return SUM_EXP(LB_DIFF_FAST_X);
+    case LB_DIFF_TWOSUM: break;
+    }
+    return SUM_EXP(LB_DIFF_TWOSUM);
+#undef SUM_EXP
+}
+
+void lb_avx512_scale_f32(size_t n, float *y, float k)
+{
+    const __m512 vk = _mm512_set1_ps(k);
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_loadu_ps(y + j), vk));
+        _mm512_storeu_ps(y + j + 16, _mm512_mul_ps(_mm512_loadu_ps(y + j + 16), vk));
+    }
+    for (; j < n; j += 16) {
+        __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
+        _mm512_mask_storeu_ps(y + j, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, y + j), vk));
+    }
+}
+
+/* The rows the AVX-512 forward kernels take themselves: cache-resident rows
+ * longer than the AVX2 register rows. */
+static bool row_for_avx512(size_t n)
+{
+    return n > LB_SHORT_ROW_F32 && n * sizeof(float) <= LB_CACHED_ROW_BYTES;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Softmax                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Rows up to this many bytes are staged on the stack by the streaming
+ * softmax (as LB_STREAM_STAGE_BYTES in softmax_avx2.c). */
+#define STREAM_STAGE_FLOATS 4096
+
+/* y_j = e_j * k with streaming stores: a masked head up to y's first
+ * 64-byte boundary, whole aligned vectors, a masked tail; then sfence. */
+static void stream_scaled(size_t n, const float *e, float k, float *y)
+{
+    const __m512 vk = _mm512_set1_ps(k);
+    size_t j = lb_head_to_align64(y, sizeof(float), n);
+    if (j > 0) {
+        __mmask16 mask = lb_mask16(j);
+        _mm512_mask_storeu_ps(y, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, e), vk));
+    }
+    for (; j + 16 <= n; j += 16) _mm512_stream_ps(y + j, _mm512_mul_ps(_mm512_loadu_ps(e + j), vk));
+    if (j < n) {
+        __mmask16 mask = lb_mask16(n - j);
+        _mm512_mask_storeu_ps(y + j, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, e + j), vk));
+    }
+    _mm_sfence();
+}
+
+/* Maximum, minimum and kind of a row the AVX-512 kernels take; false when
+ * the row is for AVX2 after all (huge or near -FLT_MAX maximum). */
+static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
+                           enum avx2_row_kind *kind)
+{
+    *m = lb_avx512_row_max_min_f32(n, x, lo);
+    *kind = lb_avx2_classify_f32(n, x, *m);
+    return *kind != AVX2_ROW_FINITE || fabsf(*m) <= 0x1p24f;
+}
+
+/* y = exp(x - m) * (1/s), the reciprocal rounded once from double. stream:
+ * exp(x - m) staged on the stack, y written once by streaming stores. */
+LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stream)
+{
+    float m, lo;
+    enum avx2_row_kind kind;
+    if (!row_for_avx512(n) || (stream && n > STREAM_STAGE_FLOATS) ||
+        !finite_row_max(n, x, &m, &lo, &kind)) {
+        if (stream) lb_avx2_softmax_stream_f32(n, x, y);
+        else lb_avx2_softmax_f32(n, x, y);
+        return;
+    }
+    switch (kind) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
+    case AVX2_ROW_FINITE: break;
+    }
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    if (!stream) {
+        lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
+        double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y);
+        if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
+        else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
+        return;
+    }
+    float e[STREAM_STAGE_FLOATS] __attribute__((aligned(64)));
+    double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e);
+    if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
+    else stream_scaled(n, e, (float)(1.0 / s), y);
+}
+
+static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_impl(n, x, y, false); }
+static void softmax_stream_f32_avx512(size_t n, const float *x, float *y)
+{
+    softmax_impl(n, x, y, true);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Log-softmax                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* rest = sum exp(x_j - m) over x_j != m, *ties = how many equal m, as
+ * sum_exp_rest_f32 in softmax_avx2.c (pairs of vectors added in float before
+ * the widening; one line of `touch`, the output row, prefetched into L1 per
+ * 16 entries). */
+LB_ALWAYS_INLINE double sum_exp_rest_impl(size_t n, const float *x, float m, float floor_value,
+                                          bool floored, int64_t *ties, const float *touch,
+                                          enum lb_diff_mode mode)
+{
+    const __m512 vm = _mm512_set1_ps(m), minus_m = _mm512_set1_ps(-m);
+    const __m512 floor = _mm512_set1_ps(floor_value);
+    const __m512d zero = _mm512_setzero_pd();
+    __m512d total = zero, lo = zero, hi = zero;
+    int64_t count = 0;
+    size_t j = 0, since_fold = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m512 x0 = _mm512_loadu_ps(x + j), x1 = _mm512_loadu_ps(x + j + 16);
+        __mmask16 eq0 = _mm512_cmp_ps_mask(x0, vm, _CMP_EQ_OQ);
+        __mmask16 eq1 = _mm512_cmp_ps_mask(x1, vm, _CMP_EQ_OQ);
+        count += __builtin_popcount(eq0) + __builtin_popcount(eq1);
+        if (touch) {
+            _mm_prefetch((const char *)(touch + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(touch + j + 16), _MM_HINT_T0);
+        }
+        __m512 e0 = _mm512_maskz_mov_ps((__mmask16)~eq0,
+                                        lb_exp512_shifted_f32(x0, minus_m, floor, floored, false, mode));
+        __m512 e1 = _mm512_maskz_mov_ps((__mmask16)~eq1,
+                                        lb_exp512_shifted_f32(x1, minus_m, floor, floored, false, mode));
+        lb_acc16_f32_in_f64(&lo, &hi, _mm512_add_ps(e0, e1));
+        if ((since_fold += 32) == FOLD_FLOATS) {
+            total = _mm512_add_pd(total, _mm512_add_pd(lo, hi));
+            lo = hi = zero;
+            since_fold = 0;
+        }
+    }
+    for (; j < n; j += 16) { /* up to 31 left: a whole vector, then a masked one */
+        __mmask16 in_row = lb_mask16(n - j < 16 ? n - j : 16);
+        __m512 v = _mm512_mask_loadu_ps(vm, in_row, x + j);
+        __mmask16 eq = _mm512_mask_cmp_ps_mask(in_row, v, vm, _CMP_EQ_OQ);
+        count += __builtin_popcount(eq);
+        __m512 e = _mm512_maskz_mov_ps(in_row & (__mmask16)~eq,
+                                       lb_exp512_shifted_f32(v, minus_m, floor, floored, false, mode));
+        lb_acc16_f32_in_f64(&lo, &hi, e);
+    }
+    total = _mm512_add_pd(total, _mm512_add_pd(lo, hi));
+    *ties = count;
+    return lb_hsum512_f64(total);
+}
+
+static double sum_exp_rest(size_t n, const float *x, float m, float lo, int64_t *ties,
+                           const float *touch)
+{
+    float floor = lb_exp_floor_f32(m);
+    bool floored = !(lo >= floor); /* as in lb_avx512_sum_exp_lo_f32 */
+#define SUM_EXP_REST(mode) floored ? sum_exp_rest_impl(n, x, m, floor, true, ties, touch, mode) \
+                                   : sum_exp_rest_impl(n, x, m, floor, false, ties, touch, mode)
+    switch (lb_diff_mode_f32(m, lo)) {
+    case LB_DIFF_FAST_M: return SUM_EXP_REST(LB_DIFF_FAST_M);
+    case LB_DIFF_FAST_X: return SUM_EXP_REST(LB_DIFF_FAST_X);
+    case LB_DIFF_TWOSUM: break;
+    }
+    return SUM_EXP_REST(LB_DIFF_TWOSUM);
+#undef SUM_EXP_REST
+}
+
+/* y_j = (x_j - c_hi) - c_lo; streaming stores (aligned body) when stream. */
+LB_ALWAYS_INLINE void write_shifted(size_t n, const float *x, float c_hi, float c_lo, float *y,
+                                    bool stream)
+{
+    const __m512 vhi = _mm512_set1_ps(c_hi), vlo = _mm512_set1_ps(c_lo);
+    size_t j = 0;
+    if (stream) {
+        j = lb_head_to_align64(y, sizeof(float), n);
+        if (j > 0) {
+            __mmask16 mask = lb_mask16(j);
+            __m512 v = _mm512_maskz_loadu_ps(mask, x);
+            _mm512_mask_storeu_ps(y, mask, _mm512_sub_ps(_mm512_sub_ps(v, vhi), vlo));
+        }
+        for (; j + 16 <= n; j += 16)
+            _mm512_stream_ps(y + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vhi), vlo));
+    } else {
+        for (; j + 16 <= n; j += 16)
+            _mm512_storeu_ps(y + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vhi), vlo));
+    }
+    if (j < n) {
+        __mmask16 mask = lb_mask16(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(mask, x + j);
+        _mm512_mask_storeu_ps(y + j, mask, _mm512_sub_ps(_mm512_sub_ps(v, vhi), vlo));
+    }
+    if (stream) _mm_sfence();
+}
+
+/* y = (x - c_hi) - c_lo with c_hi + c_lo = m + log s split into floats, as
+ * the AVX2 cached-row path (its comment says why). */
+LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool stream)
+{
+    float m, lo;
+    enum avx2_row_kind kind;
+    if (!row_for_avx512(n) || !finite_row_max(n, x, &m, &lo, &kind)) {
+        if (stream) lb_avx2_log_softmax_stream_f32(n, x, y);
+        else lb_avx2_log_softmax_f32(n, x, y);
+        return;
+    }
+    switch (kind) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
+    case AVX2_ROW_FINITE: break;
+    }
+    int64_t ties;
+    double rest = sum_exp_rest(n, x, m, lo, &ties, stream ? NULL : y);
+    if (isnan(rest) || ties == 0) { /* ties == 0: the maximum was a NaN */
+        lb_avx2_fill_f32(n, y, NAN);
+        return;
+    }
+    double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    if (!stream) lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
+    float c_hi = (float)((double)m + log_s);
+    float c_lo = (float)(((double)m - (double)c_hi) + log_s);
+    write_shifted(n, x, c_hi, c_lo, y, stream);
+}
+
+static void log_softmax_f32_avx512(size_t n, const float *x, float *y)
+{
+    log_softmax_impl(n, x, y, false);
+}
+static void log_softmax_stream_f32_avx512(size_t n, const float *x, float *y)
+{
+    log_softmax_impl(n, x, y, true);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Backward passes                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* <a, b>, as dot_f32 in softmax_avx2.c: groups of four products summed in
+ * float by FMA, then widened into double lanes. */
+static double dot(size_t n, const float *a, const float *b)
+{
+    __m512d lo = _mm512_setzero_pd(), hi = lo;
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m512 g01 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j + 16), _mm512_loadu_ps(b + j + 16),
+                                     _mm512_mul_ps(_mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j)));
+        __m512 g23 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j + 48), _mm512_loadu_ps(b + j + 48),
+                                     _mm512_mul_ps(_mm512_loadu_ps(a + j + 32),
+                                                   _mm512_loadu_ps(b + j + 32)));
+        lb_acc16_f32_in_f64(&lo, &hi, _mm512_add_ps(g01, g23));
+    }
+    for (; j < n; j += 16) {
+        __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
+        lb_acc16_f32_in_f64(&lo, &hi, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, a + j),
+                                                     _mm512_maskz_loadu_ps(mask, b + j)));
+    }
+    return lb_hsum512_f64(_mm512_add_pd(lo, hi));
+}
+
+/* sum of a float row, as sum_f32 in softmax_avx2.c */
+static double sum(size_t n, const float *a)
+{
+    __m512d lo = _mm512_setzero_pd(), hi = lo;
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m512 g01 = _mm512_add_ps(_mm512_loadu_ps(a + j), _mm512_loadu_ps(a + j + 16));
+        __m512 g23 = _mm512_add_ps(_mm512_loadu_ps(a + j + 32), _mm512_loadu_ps(a + j + 48));
+        lb_acc16_f32_in_f64(&lo, &hi, _mm512_add_ps(g01, g23));
+    }
+    for (; j < n; j += 16)
+        lb_acc16_f32_in_f64(&lo, &hi, _mm512_maskz_loadu_ps(lb_mask16(n - j < 16 ? n - j : 16), a + j));
+    return lb_hsum512_f64(_mm512_add_pd(lo, hi));
+}
+
+/* 16 outputs of a backward pass at j (lanes outside `mask` read 0):
+ * softmax:     dx = a * ((b - hi) - lo), a = y, b = dy, hi + lo = <y, dy>
+ * log-softmax: dx = b - exp(a) hi - exp(a) lo, a = logy, b = dy,
+ *              hi + lo = sum dy */
+LB_ALWAYS_INLINE __m512 backward_vec(const float *a, const float *b, size_t j, __mmask16 mask,
+                                     __m512 hi, __m512 lo, bool log_form)
+{
+    __m512 va = _mm512_maskz_loadu_ps(mask, a + j), vb = _mm512_maskz_loadu_ps(mask, b + j);
+    if (!log_form) return _mm512_mul_ps(va, _mm512_sub_ps(_mm512_sub_ps(vb, hi), lo));
+    __m512 p = lb_exp512_any_f32(va);
+    return _mm512_fnmadd_ps(p, lo, _mm512_fnmadd_ps(p, hi, vb));
+}
+
+/* The output sweep of both backward passes; streaming stores with an
+ * aligned body when stream. */
+LB_ALWAYS_INLINE void backward_sweep(size_t n, const float *a, const float *b, float *dx,
+                                     double c, bool stream, bool log_form)
+{
+    float c_hi = (float)c, c_lo = (float)(c - (double)c_hi);
+    const __m512 hi = _mm512_set1_ps(c_hi), lo = _mm512_set1_ps(c_lo);
+    const __mmask16 all = (__mmask16)0xffff;
+    size_t j = 0;
+    if (stream) {
+        j = lb_head_to_align64(dx, sizeof(float), n);
+        if (j > 0) _mm512_mask_storeu_ps(dx, lb_mask16(j), backward_vec(a, b, 0, lb_mask16(j), hi, lo, log_form));
+        for (; j + 16 <= n; j += 16) _mm512_stream_ps(dx + j, backward_vec(a, b, j, all, hi, lo, log_form));
+    } else {
+        for (; j + 16 <= n; j += 16) _mm512_storeu_ps(dx + j, backward_vec(a, b, j, all, hi, lo, log_form));
+    }
+    if (j < n) {
+        __mmask16 mask = lb_mask16(n - j);
+        _mm512_mask_storeu_ps(dx + j, mask, backward_vec(a, b, j, mask, hi, lo, log_form));
+    }
+    if (stream) _mm_sfence();
+}
+
+/* dx = y * ((dy - d_hi) - d_lo), d = <y, dy> split into floats (the AVX2
+ * kernel's comment says why). Rows of up to 16 entries go to AVX2, whose
+ * register kernel is the one the four-row groups use. */
+LB_ALWAYS_INLINE void softmax_backward_impl(size_t n, const float *y, const float *dy, float *dx,
+                                            bool stream)
+{
+    if (n <= LB_ROW_GROUP_MAX_COLS) lb_avx2_softmax_backward_f32(n, y, dy, dx);
+    else backward_sweep(n, y, dy, dx, dot(n, y, dy), stream, false);
+}
+
+/* dx = dy - exp(logy) s, s = sum dy split into floats s_hi + s_lo. */
+LB_ALWAYS_INLINE void log_softmax_backward_impl(size_t n, const float *logy, const float *dy,
+                                                float *dx, bool stream)
+{
+    if (n <= LB_ROW_GROUP_MAX_COLS) lb_avx2_log_softmax_backward_f32(n, logy, dy, dx);
+    else backward_sweep(n, logy, dy, dx, sum(n, dy), stream, true);
+}
+
+static void softmax_backward_f32_avx512(size_t n, const float *y, const float *dy, float *dx)
+{
+    softmax_backward_impl(n, y, dy, dx, false);
+}
+static void softmax_backward_stream_f32_avx512(size_t n, const float *y, const float *dy,
+                                               float *dx)
+{
+    softmax_backward_impl(n, y, dy, dx, true);
+}
+static void log_softmax_backward_f32_avx512(size_t n, const float *logy, const float *dy,
+                                            float *dx)
+{
+    log_softmax_backward_impl(n, logy, dy, dx, false);
+}
+static void log_softmax_backward_stream_f32_avx512(size_t n, const float *logy, const float *dy,
+                                                   float *dx)
+{
+    log_softmax_backward_impl(n, logy, dy, dx, true);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The AVX-512 table                                                        */
+/* ------------------------------------------------------------------------ */
+
+void lb_fill_avx512_kernels(lb_kernel_table *t)
+{
+    t->name = "avx512";
+    t->softmax_f32 = softmax_f32_avx512;
+    t->softmax_stream_f32 = softmax_stream_f32_avx512;
+    t->log_softmax_f32 = log_softmax_f32_avx512;
+    t->log_softmax_stream_f32 = log_softmax_stream_f32_avx512;
+    t->softmax_backward_f32 = softmax_backward_f32_avx512;
+    t->softmax_backward_stream_f32 = softmax_backward_stream_f32_avx512;
+    t->log_softmax_backward_f32 = log_softmax_backward_f32_avx512;
+    t->log_softmax_backward_stream_f32 = log_softmax_backward_stream_f32_avx512;
+    t->xent_row_f32 = lb_avx512_xent_row_f32;
+}
