@@ -4,7 +4,9 @@
 #   2. rerun unchanged: ci_check must pass (exit 0),
 #   3. rerun with every lossblas kernel called twice per iteration
 #      (LB_BENCH_INJECT_SLOWDOWN=2, honoured by the bench code only): ci_check
-#      must report a regression (exit 1).
+#      must report a regression (exit 1),
+#   4. the same slowdown against the baseline relabelled as another
+#      processor's: shown, not gated (exit 0).
 # Uses a few operations and 9 repetitions to stay near a minute.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,5 +27,17 @@ else echo "FAIL: unchanged rerun flagged (exit $rc)"; fail=1; fi
 cat "$tmp/slow.txt"
 if [[ $rc == 1 ]]; then echo "ok: injected 2x slowdown flagged"
 else echo "FAIL: injected 2x slowdown not flagged (exit $rc)"; fail=1; fi
+
+python3 - "$tmp/baseline.json" "$tmp/other.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+b["machine"]["Model name"] = "some other processor"
+json.dump(b, open(sys.argv[2], "w"))
+PY
+python3 "$here/ci_check.py" --bench "$bench" --baseline "$tmp/other.json" \
+  --ops softmax,xent_sparse,memcpy --inject-slowdown 2 >"$tmp/other.txt"; rc=$?
+if [[ $rc == 0 ]] && grep -q "none gates" "$tmp/other.txt"; then
+  echo "ok: a baseline from another processor shown, not gated"
+else cat "$tmp/other.txt"; echo "FAIL: foreign baseline gated (exit $rc)"; fail=1; fi
 
 exit $fail
