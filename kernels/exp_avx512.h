@@ -139,4 +139,40 @@ static inline size_t lb_head_to_align64(const void *p, size_t elem, size_t n)
     return head < n ? head : n;
 }
 
+/* ---- short rows -------------------------------------------------------- */
+
+/* Rows of up to 16 floats are one vector each: a masked load, then max,
+ * exp, sums and a masked store from registers (AVX2 needs two vectors and
+ * piecewise stores for them). */
+#define LB_SHORT_ROW_F32_AVX512 16
+
+/* Loads an n <= 16 float row (lanes past n hold -inf) and returns its
+ * maximum (a NaN entry may or may not show in it). */
+LB_ALWAYS_INLINE float lb_short16_load_max(size_t n, const float *x, __m512 *v)
+{
+    *v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lb_mask16(n), x);
+    return _mm512_reduce_max_ps(*v);
+}
+
+/* exp(v - m) of a short row (m finite, |m| <= 2^24), 0 past the row; the
+ * padding lanes take m inside exp, as lb_short_exp_f32. TwoSum difference,
+ * floor m - 129 (lb_exp_floor_moderate_f32) for -inf entries. */
+LB_ALWAYS_INLINE __m512 lb_short16_exp(size_t n, __m512 v, float m)
+{
+    __mmask16 in_row = lb_mask16(n);
+    __m512 x = _mm512_mask_mov_ps(_mm512_set1_ps(m), in_row, v);
+    return _mm512_maskz_mov_ps(in_row, lb_exp512_shifted_f32(x, _mm512_set1_ps(-m),
+                                                             _mm512_set1_ps(lb_exp_floor_moderate_f32(m)),
+                                                             true, false, LB_DIFF_TWOSUM));
+}
+
+/* The 16 floats of v summed in double (widened exactly, lanes in a fixed
+ * order). */
+LB_ALWAYS_INLINE double lb_sum16_in_f64(__m512 v)
+{
+    __m512d lo = _mm512_setzero_pd(), hi = lo;
+    lb_acc16_f32_in_f64(&lo, &hi, v);
+    return lb_hsum512_f64(_mm512_add_pd(lo, hi));
+}
+
 #endif /* LOSSBLAS_EXP_AVX512_H */

@@ -171,6 +171,9 @@ size_t lb_avx2_argmax_f64(size_t n, const double *v);
 /* AVX-512 kernels that live outside softmax_avx512.c. */
 double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                               float *grad, double grad_mul);
+void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
+                                    const double *target_coefs, float *grad, size_t ld_grad,
+                                    double grad_mul, double *losses);
 
 /* ------------------------------------------------------------------------ */
 /* Argument checks                                                          */

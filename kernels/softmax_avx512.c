@@ -11,9 +11,12 @@
  * and one output sweep. Tails are masked loads and stores (AVX-512 masks cost
  * nothing extra, unlike AVX2's maskstore), so there are no scalar loops.
  *
- * What AVX-512 leaves to the AVX2 kernels: rows of up to 32 floats (AVX2
- * holds them in registers and groups four rows; one AVX-512 vector would
- * not beat that by much), rows longer than LB_CACHED_ROW_BYTES (taken in
+ * Rows of up to 16 floats are one vector each, held in registers, and the
+ * API takes them four at a time (the *_rows4 kernels interleave four rows'
+ * latency chains; the same code with one row gives the same bits).
+ *
+ * What AVX-512 leaves to the AVX2 kernels: rows of 17 to 32 floats (AVX2
+ * holds them in registers), the short-row backward passes, rows longer than LB_CACHED_ROW_BYTES (taken in
  * chunks), rows with |max| > 2^24 or a maximum near -FLT_MAX (clamped or
  * scalar exp: rare, and the AVX2 code for them is tested), and every f64
  * kernel. Those rows give exactly what the AVX2 table gives.
@@ -211,12 +214,44 @@ static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
     return *kind != AVX2_ROW_FINITE || fabsf(*m) <= 0x1p24f;
 }
 
+/* Softmax of `rows` (<= 4) rows of n <= 16 columns, one vector each, as
+ * the cached path computes it (exp, double sum, one rounded reciprocal).
+ * A row's arithmetic does not depend on `rows`: more rows only interleave
+ * independent rows so that their latency chains (horizontal maximum and
+ * sum, the division) overlap. False, with nothing written, when some row's
+ * maximum is not finite with |m| <= 2^24: those go row by row to the
+ * general path. */
+LB_ALWAYS_INLINE bool softmax_short16(int rows, size_t n, const float *x, size_t ldx, float *y,
+                                      size_t ldy)
+{
+    __m512 v[4], e[4];
+    float m[4];
+    double s[4];
+    for (int r = 0; r < rows; r++) {
+        m[r] = lb_short16_load_max(n, x + (size_t)r * ldx, &v[r]);
+        if (!(fabsf(m[r]) <= 0x1p24f)) return false;
+    }
+    for (int r = 0; r < rows; r++) {
+        e[r] = lb_short16_exp(n, v[r], m[r]);
+        s[r] = lb_sum16_in_f64(e[r]);
+    }
+    for (int r = 0; r < rows; r++) {
+        float *y_row = y + (size_t)r * ldy;
+        if (isnan(s[r])) lb_avx2_fill_f32(n, y_row, NAN);
+        else _mm512_mask_storeu_ps(y_row, lb_mask16(n), _mm512_mul_ps(e[r], _mm512_set1_ps((float)(1.0 / s[r]))));
+    }
+    return true;
+}
+
+static void softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+
 /* y = exp(x - m) * (1/s), the reciprocal rounded once from double. stream:
  * exp(x - m) staged on the stack, y written once by streaming stores. */
 LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stream)
 {
     float m, lo;
     enum avx2_row_kind kind;
+    if (n <= LB_SHORT_ROW_F32_AVX512 && softmax_short16(1, n, x, n, y, n)) return;
     if (!row_for_avx512(n) || (stream && n > STREAM_STAGE_FLOATS) ||
         !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_softmax_stream_f32(n, x, y);
@@ -243,6 +278,14 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
 }
 
 static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_impl(n, x, y, false); }
+
+/* Four rows of up to 16 columns: the same bits as four softmax_f32_avx512
+ * calls (a group with an edge row is done row by row). */
+static void softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
+{
+    if (softmax_short16(4, n, x, ldx, y, ldy)) return;
+    for (size_t r = 0; r < 4; r++) softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
+}
 static void softmax_stream_f32_avx512(size_t n, const float *x, float *y)
 {
     softmax_impl(n, x, y, true);
@@ -343,12 +386,58 @@ LB_ALWAYS_INLINE void write_shifted(size_t n, const float *x, float c_hi, float 
     if (stream) _mm_sfence();
 }
 
-/* y = (x - c_hi) - c_lo with c_hi + c_lo = m + log s split into floats, as
- * the AVX2 cached-row path (its comment says why). */
+/* c_hi + c_lo = m + log s split into floats, as the AVX2 cached-row path
+ * does (its comment says why). */
+static inline void split_shift(float m, double log_s, float *c_hi, float *c_lo)
+{
+    *c_hi = (float)((double)m + log_s);
+    *c_lo = (float)(((double)m - (double)*c_hi) + log_s);
+}
+
+/* Log-softmax of `rows` (<= 4) rows of n <= 16 columns, one vector each:
+ * rest and ties as sum_exp_rest forms them, log s = log1p(rest + ties - 1),
+ * y = (x - c_hi) - c_lo. As softmax_short16, more rows only interleave
+ * independent rows (their logarithms run back to back). False, with
+ * nothing written, for an edge row or |m| > 2^24. */
+LB_ALWAYS_INLINE bool log_softmax_short16(int rows, size_t n, const float *x, size_t ldx,
+                                          float *y, size_t ldy)
+{
+    __m512 v[4];
+    float m[4];
+    double rest[4], log_s[4];
+    int ties[4];
+    for (int r = 0; r < rows; r++) {
+        m[r] = lb_short16_load_max(n, x + (size_t)r * ldx, &v[r]);
+        if (!(fabsf(m[r]) <= 0x1p24f)) return false;
+    }
+    for (int r = 0; r < rows; r++) {
+        /* padding is -inf: never equal to m */
+        __mmask16 eq = _mm512_cmp_ps_mask(v[r], _mm512_set1_ps(m[r]), _CMP_EQ_OQ);
+        ties[r] = __builtin_popcount(eq);
+        rest[r] = lb_sum16_in_f64(_mm512_maskz_mov_ps((__mmask16)~eq, lb_short16_exp(n, v[r], m[r])));
+    }
+    for (int r = 0; r < rows; r++)
+        if (!isnan(rest[r]) && ties[r] != 0) log_s[r] = lb_log1p_nonneg(rest[r] + (double)(ties[r] - 1));
+    for (int r = 0; r < rows; r++) {
+        float *y_row = y + (size_t)r * ldy;
+        if (isnan(rest[r]) || ties[r] == 0) {
+            lb_avx2_fill_f32(n, y_row, NAN);
+            continue;
+        }
+        float c_hi, c_lo;
+        split_shift(m[r], log_s[r], &c_hi, &c_lo);
+        _mm512_mask_storeu_ps(y_row, lb_mask16(n),
+                              _mm512_sub_ps(_mm512_sub_ps(v[r], _mm512_set1_ps(c_hi)), _mm512_set1_ps(c_lo)));
+    }
+    return true;
+}
+
+/* y = (x - c_hi) - c_lo with c_hi + c_lo = m + log s split into floats. */
 LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool stream)
 {
     float m, lo;
     enum avx2_row_kind kind;
+    if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short16(1, n, x, n, y, n)) return;
     if (!row_for_avx512(n) || !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_log_softmax_stream_f32(n, x, y);
         else lb_avx2_log_softmax_f32(n, x, y);
@@ -368,8 +457,8 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
     double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
     lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
     if (!stream) lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
-    float c_hi = (float)((double)m + log_s);
-    float c_lo = (float)(((double)m - (double)c_hi) + log_s);
+    float c_hi, c_lo;
+    split_shift(m, log_s, &c_hi, &c_lo);
     write_shifted(n, x, c_hi, c_lo, y, stream);
 }
 
@@ -380,6 +469,15 @@ static void log_softmax_f32_avx512(size_t n, const float *x, float *y)
 static void log_softmax_stream_f32_avx512(size_t n, const float *x, float *y)
 {
     log_softmax_impl(n, x, y, true);
+}
+
+/* Four rows of up to 16 columns: the same bits as four
+ * log_softmax_f32_avx512 calls. */
+static void log_softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y,
+                                         size_t ldy)
+{
+    if (log_softmax_short16(4, n, x, ldx, y, ldy)) return;
+    for (size_t r = 0; r < 4; r++) log_softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -505,6 +603,9 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
 {
     t->name = "avx512";
     t->softmax_f32 = softmax_f32_avx512;
+    t->softmax_rows4_f32 = softmax_rows4_f32_avx512;
+    t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx512;
+    t->xent_plain_rows4_f32 = lb_avx512_xent_plain_rows4_f32;
     t->softmax_stream_f32 = softmax_stream_f32_avx512;
     t->log_softmax_f32 = log_softmax_f32_avx512;
     t->log_softmax_stream_f32 = log_softmax_stream_f32_avx512;

@@ -5,7 +5,9 @@
  * stay in cache take the AVX2 kernel's algorithm (xent_avx2.c) with the
  * AVX-512 sweeps: maximum and minimum, rest = sum_{j != t} exp(x_j - m) with
  * e_j stored into the gradient row, the row scaled by w_t grad_mul / s and
- * the target entry recomputed in double. Every other row (short, long,
+ * the target entry recomputed in double. Rows of up to 16 classes are one
+ * vector each in registers, four rows at a time through the
+ * xent_plain_rows4 slot. Every other row (17 to 32 classes, long,
  * general coefficients, huge logits) is the AVX2 kernel's; rows the
  * reference must take (NaN, infinities) go there directly.
  */
@@ -16,10 +18,62 @@
 
 #include <math.h>
 
+/* `rows` (<= 4) plain rows of n <= 16 columns, one vector each, as
+ * plain_short_rows_f32 in xent_avx2.c: e_j = exp(x_j - m), rest = sum_{j !=
+ * t} e_j in double, e_t from its lane (recomputed in double near float
+ * underflow), the gradient e_j k stored from the register, the target entry
+ * as the long path forms it. Row r is x + r ldx with target t[r],
+ * coefficient a[r], gradient grad + r ldg (or none), loss loss[r]. A row's
+ * arithmetic does not depend on `rows`. False, with nothing written, when
+ * some row is an edge row or has |m| > 2^24. */
+LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t ldx,
+                                    const size_t *t, const double *a, float *grad, size_t ldg,
+                                    double grad_mul, double *loss)
+{
+    __m512 v[4], e[4];
+    float m[4], x_t[4];
+    double rest[4];
+    for (int r = 0; r < rows; r++) {
+        const float *x_row = x + (size_t)r * ldx;
+        x_t[r] = x_row[t[r]]; /* grad may be x: read before any store */
+        m[r] = lb_short16_load_max(n, x_row, &v[r]);
+        if (!(fabsf(m[r]) <= 0x1p24f) || isnan(x_t[r])) return false;
+    }
+    for (int r = 0; r < rows; r++) {
+        e[r] = lb_short16_exp(n, v[r], m[r]);
+        rest[r] = lb_sum16_in_f64(_mm512_maskz_mov_ps((__mmask16) ~(1u << t[r]), e[r]));
+    }
+    for (int r = 0; r < rows; r++) {
+        float *g = grad ? grad + (size_t)r * ldg : NULL;
+        if (isnan(rest[r])) { /* a NaN entry */
+            if (g) lb_avx2_fill_f32(n, g, NAN);
+            loss[r] = NAN;
+            continue;
+        }
+        double shifted_t = (double)x_t[r] - (double)m[r];
+        double e_t = shifted_t > -80.0
+                         ? (double)_mm_cvtss_f32(_mm512_castps512_ps128(
+                               _mm512_permutexvar_ps(_mm512_set1_epi32((int)t[r]), e[r])))
+                         : exp(shifted_t);
+        double s = rest[r] + e_t;
+        if (g) {
+            _mm512_mask_storeu_ps(g, lb_mask16(n),
+                                  _mm512_mul_ps(e[r], _mm512_set1_ps((float)(a[r] * grad_mul / s))));
+            g[t[r]] = (float)((e_t / s * a[r] - a[r]) * grad_mul);
+        }
+        loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t, shifted_t);
+    }
+    return true;
+}
+
 double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                               float *grad, double grad_mul)
 {
     bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
+    double short_loss;
+    if (plain && n <= LB_SHORT_ROW_F32_AVX512 &&
+        plain_short16(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
+        return short_loss;
     if (!plain || n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_CACHED_ROW_BYTES)
         return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     size_t t = coef->target;
@@ -45,4 +99,19 @@ double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *
         grad[t] = (float)((e_t / s * a - a) * grad_mul);
     }
     return lb_xent_plain_loss(a, rest, e_t, shifted_t);
+}
+
+/* Four plain rows of up to 16 columns (the table's xent_plain_rows4 slot):
+ * the same bits as four lb_avx512_xent_row_f32 calls (a group with an edge
+ * row is done row by row). */
+void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
+                                    const double *target_coefs, float *grad, size_t ld_grad,
+                                    double grad_mul, double *losses)
+{
+    if (plain_short16(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses)) return;
+    for (size_t r = 0; r < 4; r++) {
+        lb_xent_coef_f32 coef = {.target = targets[r], .target_coef = target_coefs[r]};
+        losses[r] = lb_avx512_xent_row_f32(n, x + r * ldx, &coef, grad ? grad + r * ld_grad : NULL,
+                                           grad_mul);
+    }
 }
