@@ -467,6 +467,10 @@ int main(int argc, char **argv)
     }
 #endif
     lb_fill_avx2_kernels(&simd);
+    /* the AVX-512 set where the CPU has it, unless LOSSBLAS_ISA=avx2 */
+    const char *want = getenv("LOSSBLAS_ISA");
+    if (strcmp(lb_isa(), "avx512") == 0 && !(want && strcmp(want, "avx2") == 0))
+        lb_fill_avx512_kernels(&simd);
     printf("ISA %s vs scalar reference; 40 rows per width, widths 1..131072\n", simd.name);
     printf("%-4s %-6s | %-26s | %-26s | %-8s %-8s | %-29s | %-8s | %s\n", "type", "spread",
            "softmax ULP simd/sc simd/or sc/or", "log-softmax ULP (same)", "bwd (u)", "logbwd",

@@ -1,0 +1,167 @@
+/*
+ * test_simd_math_avx512.c - the AVX-512 vector exp (kernels/exp_avx512.h)
+ * against the AVX2 one (kernels/exp_avx2.h), bit for bit. test_simd_math.c
+ * bounds the AVX2 exp (<= 1 ulp); equal bits carry that bound over.
+ *
+ *   exp(t) on [-104, 0]          every 61st float, and every float of the
+ *                                subnormal-result range [-104, -87];
+ *                                LB_TEST_EXHAUSTIVE=1: every float (about
+ *                                1.1e9, a few seconds in a Release build)
+ *   exp(x - m), each way of forming x - m, with and without the floor
+ *   exp(t) for any t (the log-softmax backward form): every 61st float of
+ *                                [-120, 100], and NaN, +-inf
+ * Run only in the avx512 pass (skipped elsewhere, and where the CPU lacks
+ * AVX-512).
+ */
+#include "internal.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void require_avx512(void)
+{
+    const char *want = getenv("LOSSBLAS_ISA");
+    /* testutil.c has already skipped the avx512 pass on a CPU without it */
+    if (!want || strcmp(want, "avx512") != 0) cr_skip_test("runs in the avx512 pass only");
+}
+
+TestSuite(simd_exp_avx512, .init = require_avx512);
+
+/* Everything below may use AVX-512: it runs only after the check above. */
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
+#include "exp_avx512.h"
+
+static float from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint32_t bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+/* 16 exps both ways; false (with the first lane that differs) unless the
+ * bits agree. NaN results only have to agree in being NaN. */
+static bool same_exps(const float t[16], bool any_argument, int *lane, float *a, float *b)
+{
+    float e5[16], e2[16];
+    __m512 v = _mm512_loadu_ps(t);
+    if (any_argument) {
+        _mm512_storeu_ps(e5, lb_exp512_any_f32(v));
+        _mm256_storeu_ps(e2, lb_exp_any_f32_avx2(_mm256_loadu_ps(t)));
+        _mm256_storeu_ps(e2 + 8, lb_exp_any_f32_avx2(_mm256_loadu_ps(t + 8)));
+    } else {
+        lb_exp512_reduced_f32 q = lb_exp512_reduce_f32(v, _mm512_setzero_ps());
+        _mm512_storeu_ps(e5, lb_exp512_scale_f32(lb_exp512_poly_f32(q.r), q.n));
+        _mm256_storeu_ps(e2, lb_exp_f32_avx2(_mm256_loadu_ps(t), _mm256_setzero_ps()));
+        _mm256_storeu_ps(e2 + 8, lb_exp_f32_avx2(_mm256_loadu_ps(t + 8), _mm256_setzero_ps()));
+    }
+    for (int k = 0; k < 16; k++) {
+        bool same = isnan(e5[k]) ? isnan(e2[k]) : bits(e5[k]) == bits(e2[k]);
+        if (!same) {
+            *lane = k, *a = e5[k], *b = e2[k];
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Checks the floats with bit patterns from, from + stride, ... up to `to`
+ * (the same sign, increasing magnitude); returns how many were checked. */
+static uint64_t check_range(uint32_t from, uint32_t to, uint32_t stride, bool any_argument)
+{
+    float t[16];
+    uint64_t checked = 0;
+    for (uint64_t u = from; u <= to; u += 16 * (uint64_t)stride) {
+        for (int k = 0; k < 16; k++) {
+            uint64_t v = u + (uint64_t)k * stride;
+            t[k] = from_bits((uint32_t)(v > to ? to : v));
+        }
+        int lane;
+        float a, b;
+        if (!same_exps(t, any_argument, &lane, &a, &b))
+            cr_assert_fail("exp(%a): %a (avx512) vs %a (avx2)", (double)t[lane], (double)a,
+                           (double)b);
+        checked += 16;
+    }
+    return checked;
+}
+
+Test(simd_exp_avx512, exp_matches_avx2_over_the_kernel_range)
+{
+    const char *exhaustive = getenv("LB_TEST_EXHAUSTIVE");
+    uint32_t stride = exhaustive && strcmp(exhaustive, "1") == 0 ? 1 : 61;
+    uint64_t n = check_range(bits(-0.0f), bits(-104.0f), stride, false);
+    n += check_range(bits(-87.0f), bits(-104.0f), 1, false); /* subnormal results */
+    cr_log_info("exp f32 avx512 == avx2 on %llu floats of [-104, 0] (stride %u)",
+                (unsigned long long)n, stride);
+}
+
+Test(simd_exp_avx512, any_argument_matches_avx2)
+{
+    check_range(bits(0.0f), bits(100.0f), 61, true);
+    check_range(bits(-0.0f), bits(-120.0f), 61, true);
+    const float specials[16] = {NAN, INFINITY, -INFINITY, 88.7f, 89.0f, 89.5f, -103.9f, -104.0f,
+                                -110.0f, -1e30f, 1e30f, FLT_MAX, -FLT_MAX, FLT_MIN, -FLT_MIN, 0.0f};
+    int lane;
+    float a, b;
+    cr_assert(same_exps(specials, true, &lane, &a, &b), "exp(%a): %a (avx512) vs %a (avx2)",
+              (double)specials[lane], (double)a, (double)b);
+}
+
+/* exp(x - m) for random rows x <= m: every way of forming x - m (the one
+ * lb_diff_mode_f32 picks, and TwoSum always), with the floor applied and,
+ * where no entry is below it, skipped. */
+Test(simd_exp_avx512, shifted_forms_match_avx2)
+{
+    tu_rng r = {5120};
+    const enum lb_diff_mode modes[3] = {LB_DIFF_TWOSUM, LB_DIFF_FAST_M, LB_DIFF_FAST_X};
+    size_t compared = 0;
+    for (int rep = 0; rep < 20000; rep++) {
+        float m = (float)tu_uniform(&r, -3e4, 3e4), width = (float)tu_uniform(&r, 1, 140);
+        if (rep % 4 == 0) m = (float)tu_uniform(&r, -2, 2);
+        float x[16], lo = m;
+        for (int k = 0; k < 16; k++) {
+            x[k] = m - (float)tu_uniform(&r, 0, width);
+            if (k == 3) x[k] = m;
+            if (rep % 7 == 0 && k == 5) x[k] = -INFINITY;
+            if (x[k] < lo) lo = x[k];
+        }
+        float floor = lb_exp_floor_f32(m);
+        enum lb_diff_mode chosen = lb_diff_mode_f32(m, lo);
+        for (int f = 0; f < 2; f++) {
+            bool floored = f == 0;
+            if (!floored && !(lo >= floor)) continue; /* the kernels never skip it then */
+            for (int md = 0; md < 3; md++) {
+                enum lb_diff_mode mode = modes[md];
+                if (mode != LB_DIFF_TWOSUM && mode != chosen) continue; /* not exact there */
+                __m512 e5 = lb_exp512_shifted_f32(_mm512_loadu_ps(x), _mm512_set1_ps(-m),
+                                                  _mm512_set1_ps(floor), floored, false, mode);
+                float a[16], b[16];
+                _mm512_storeu_ps(a, e5);
+                for (int h = 0; h < 2; h++)
+                    _mm256_storeu_ps(b + 8 * h, lb_exp_shifted_mode_f32_avx2(
+                                                    _mm256_loadu_ps(x + 8 * h), _mm256_set1_ps(-m),
+                                                    _mm256_set1_ps(floor), false, mode));
+                for (int k = 0; k < 16; k++)
+                    cr_assert(bits(a[k]) == bits(b[k]),
+                              "exp(%a - %a), mode %d, floor %d: %a (avx512) vs %a (avx2)",
+                              (double)x[k], (double)m, (int)mode, f, (double)a[k], (double)b[k]);
+                compared += 16;
+            }
+        }
+    }
+    cr_assert(compared > 20000 * 16, "%zu compared", compared);
+}
+
+#pragma GCC pop_options
