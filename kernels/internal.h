@@ -87,6 +87,13 @@ typedef struct lb_kernel_table {
                            double grad_mul);
     double (*xent_row_f64)(size_t n, const double *x, const lb_xent_coef_f64 *coef,
                            double *grad, double grad_mul);
+    /* The same row, the same bits, with the gradient row written by
+     * non-temporal stores: for passes larger than the caches
+     * (LB_STREAM_MIN_BYTES). */
+    double (*xent_row_stream_f32)(size_t n, const float *x, const lb_xent_coef_f32 *coef,
+                                  float *grad, double grad_mul);
+    double (*xent_row_stream_f64)(size_t n, const double *x, const lb_xent_coef_f64 *coef,
+                                  double *grad, double grad_mul);
     /* FULL Jacobian of one row: jac[i*n + j] = (i == j ? y_i : 0) - y_i * y_j */
     void (*jacobian_full_f32)(size_t n, const float *y, float *jac);
     void (*jacobian_full_f64)(size_t n, const double *y, double *jac);
@@ -171,6 +178,8 @@ size_t lb_avx2_argmax_f64(size_t n, const double *v);
 /* AVX-512 kernels that live outside softmax_avx512.c. */
 double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                               float *grad, double grad_mul);
+double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
+                                     float *grad, double grad_mul);
 void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
                                     const double *target_coefs, float *grad, size_t ld_grad,
                                     double grad_mul, double *losses);

@@ -44,6 +44,8 @@ void lb_fill_reference_kernels(lb_kernel_table *t)
     t->log_softmax_backward_stream_f64 = lb_ref_log_softmax_backward_f64;
     t->xent_row_f32 = lb_ref_xent_row_f32;
     t->xent_row_f64 = lb_ref_xent_row_f64;
+    t->xent_row_stream_f32 = lb_ref_xent_row_f32;
+    t->xent_row_stream_f64 = lb_ref_xent_row_f64;
     t->jacobian_full_f32 = lb_ref_jacobian_full_f32;
     t->jacobian_full_f64 = lb_ref_jacobian_full_f64;
     t->mse_row_f32 = lb_ref_mse_row_f32;

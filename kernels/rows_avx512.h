@@ -18,5 +18,13 @@ float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo);
 double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e);
 /* y_j *= k */
 void lb_avx512_scale_f32(size_t n, float *y, float k);
+/* y_j = e_j * k written by streaming stores, except y_skip = skip_value
+ * (skip >= n: none); ends with an sfence. */
+void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
+                                 float skip_value);
+/* Rows up to this many floats are staged on the stack by the streaming
+ * kernels (exp values, then one scaled streaming sweep; 16 KiB, as
+ * LB_STREAM_STAGE_BYTES in softmax_avx2.c). */
+#define LB_AVX512_STAGE_FLOATS 4096
 
 #endif /* LOSSBLAS_ROWS_AVX512_H */

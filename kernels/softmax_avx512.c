@@ -182,25 +182,22 @@ static bool row_for_avx512(size_t n)
 /* Softmax                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Rows up to this many bytes are staged on the stack by the streaming
- * softmax (as LB_STREAM_STAGE_BYTES in softmax_avx2.c). */
-#define STREAM_STAGE_FLOATS 4096
 
-/* y_j = e_j * k with streaming stores: a masked head up to y's first
- * 64-byte boundary, whole aligned vectors, a masked tail; then sfence. */
-static void stream_scaled(size_t n, const float *e, float k, float *y)
+/* y_j = e_j * k with streaming stores, except y_skip = skip_value (skip >=
+ * n for none): a masked head up to y's first 64-byte boundary, whole
+ * aligned vectors, a masked tail; then sfence. */
+void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
+                                 float skip_value)
 {
-    const __m512 vk = _mm512_set1_ps(k);
+    const __m512 vk = _mm512_set1_ps(k), vskip = _mm512_set1_ps(skip_value);
+#define SCALED(at, mask)                                                                      \
+    _mm512_mask_mov_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, e + (at)), vk),             \
+                       skip - (at) < 16 ? (__mmask16)(1u << (skip - (at))) : 0, vskip)
     size_t j = lb_head_to_align64(y, sizeof(float), n);
-    if (j > 0) {
-        __mmask16 mask = lb_mask16(j);
-        _mm512_mask_storeu_ps(y, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, e), vk));
-    }
-    for (; j + 16 <= n; j += 16) _mm512_stream_ps(y + j, _mm512_mul_ps(_mm512_loadu_ps(e + j), vk));
-    if (j < n) {
-        __mmask16 mask = lb_mask16(n - j);
-        _mm512_mask_storeu_ps(y + j, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, e + j), vk));
-    }
+    if (j > 0) _mm512_mask_storeu_ps(y, lb_mask16(j), SCALED(0, lb_mask16(j)));
+    for (; j + 16 <= n; j += 16) _mm512_stream_ps(y + j, SCALED(j, (__mmask16)0xffff));
+    if (j < n) _mm512_mask_storeu_ps(y + j, lb_mask16(n - j), SCALED(j, lb_mask16(n - j)));
+#undef SCALED
     _mm_sfence();
 }
 
@@ -252,7 +249,7 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     float m, lo;
     enum avx2_row_kind kind;
     if (n <= LB_SHORT_ROW_F32_AVX512 && softmax_short16(1, n, x, n, y, n)) return;
-    if (!row_for_avx512(n) || (stream && n > STREAM_STAGE_FLOATS) ||
+    if (!row_for_avx512(n) || (stream && n > LB_AVX512_STAGE_FLOATS) ||
         !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_softmax_stream_f32(n, x, y);
         else lb_avx2_softmax_f32(n, x, y);
@@ -271,10 +268,10 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
         else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
         return;
     }
-    float e[STREAM_STAGE_FLOATS] __attribute__((aligned(64)));
+    float e[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64)));
     double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e);
     if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
-    else stream_scaled(n, e, (float)(1.0 / s), y);
+    else lb_avx512_stream_scaled_f32(n, e, (float)(1.0 / s), y, n, 0.0f);
 }
 
 static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_impl(n, x, y, false); }
@@ -614,4 +611,5 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->log_softmax_backward_f32 = log_softmax_backward_f32_avx512;
     t->log_softmax_backward_stream_f32 = log_softmax_backward_stream_f32_avx512;
     t->xent_row_f32 = lb_avx512_xent_row_f32;
+    t->xent_row_stream_f32 = lb_avx512_xent_row_stream_f32;
 }

@@ -66,8 +66,11 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
     return true;
 }
 
-double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
-                              float *grad, double grad_mul)
+/* stream: the exp values are staged on the stack and the gradient row is
+ * written once, by streaming stores, its target entry included (rows of up
+ * to LB_AVX512_STAGE_FLOATS; the same arithmetic, so the same bits). */
+LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_coef_f32 *coef,
+                                      float *grad, double grad_mul, bool stream)
 {
     bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
     double short_loss;
@@ -76,6 +79,7 @@ double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *
         return short_loss;
     if (!plain || n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_CACHED_ROW_BYTES)
         return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
+    if (stream && (!grad || n > LB_AVX512_STAGE_FLOATS)) stream = false;
     size_t t = coef->target;
     double a = coef->target_coef;
     float x_t = x[t]; /* grad may be x: keep the target logit */
@@ -84,9 +88,11 @@ double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *
         return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
     if (!(fabsf(m) <= 0x1p24f)) return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
-    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, grad) +
-                  lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, grad ? grad + t + 1 : NULL);
+    if (grad && grad != x && !stream) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
+    float stage[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64))); /* used when stream */
+    float *e = stream ? stage : grad;
+    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e) +
+                  lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, e ? e + t + 1 : NULL);
     if (isnan(rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
         return NAN;
@@ -95,10 +101,27 @@ double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *
     double e_t = exp(shifted_t);
     double s = rest + e_t;
     if (grad) {
-        lb_avx512_scale_f32(n, grad, (float)(a * grad_mul / s));
-        grad[t] = (float)((e_t / s * a - a) * grad_mul);
+        float k = (float)(a * grad_mul / s), g_t = (float)((e_t / s * a - a) * grad_mul);
+        if (stream) {
+            lb_avx512_stream_scaled_f32(n, e, k, grad, t, g_t);
+        } else {
+            lb_avx512_scale_f32(n, grad, k);
+            grad[t] = g_t;
+        }
     }
     return lb_xent_plain_loss(a, rest, e_t, shifted_t);
+}
+
+double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
+                              float *grad, double grad_mul)
+{
+    return xent_row_impl(n, x, coef, grad, grad_mul, false);
+}
+
+double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
+                                     float *grad, double grad_mul)
+{
+    return xent_row_impl(n, x, coef, grad, grad_mul, true);
 }
 
 /* Four plain rows of up to 16 columns (the table's xent_plain_rows4 slot):

@@ -17,6 +17,10 @@
  *   cross-entropy loss      relative 1e-6 (f32) / 1e-12 (f64)
  *   cross-entropy gradient  |diff| <= 8 u (p_j A + a_j) |grad_mul| (general
  *                           coefficients: see general_xent_agreement)
+ *   streaming-store kernels bitwise equal to the regular ones (softmax,
+ *                           log-softmax, both backward passes, the
+ *                           cross-entropy gradient and loss), every offset
+ *                           from a 64-byte boundary
  *   jacobian_full           bitwise equal (same products, same rounding)
  *   mse / mae rows          element outputs bitwise equal (also with streaming
  *                           stores), row sums 1e-12 relative
@@ -266,25 +270,29 @@ Test(isa_agreement, forward_in_place)
 
 /* The streaming-store forms (used for passes larger than the caches) give
  * the same bits as the regular kernels: every row kind, 1..67 columns and
- * the long lengths, outputs at every offset from a 32-byte boundary (the
- * masked head), in place too, with guard elements on both sides untouched. */
+ * the long lengths, outputs at every offset from a 64-byte boundary (the
+ * masked head), in place too, with guard elements on both sides untouched;
+ * the cross-entropy rows (ops 5, 6) also give the same loss. */
 #define STREAM_GUARD 8
 static void stream_agreement(bool f64)
 {
     tu_rng r = {f64 ? 131u : 130u};
-    size_t max_n = 131072, span = max_n + 2 * STREAM_GUARD + 8;
+    size_t max_n = 131072, span = max_n + 2 * STREAM_GUARD + 16;
     double *x = malloc(max_n * sizeof *x), *dy = malloc(max_n * sizeof *dy);
-    /* 32-byte aligned buffers so the offsets below are offsets from a boundary */
-    char *in = aligned_alloc(32, span * sizeof(double)), *g = aligned_alloc(32, span * sizeof(double));
-    char *got = aligned_alloc(32, span * sizeof(double)), *want = aligned_alloc(32, span * sizeof(double));
+    /* 64-byte aligned buffers so the offsets below are offsets from a boundary
+     * (AVX2 streams 32-byte vectors, AVX-512 64-byte ones) */
+    char *in = aligned_alloc(64, span * sizeof(double)), *g = aligned_alloc(64, span * sizeof(double));
+    char *got = aligned_alloc(64, span * sizeof(double)), *want = aligned_alloc(64, span * sizeof(double));
     size_t elem = f64 ? sizeof(double) : sizeof(float);
     for (size_t cc = 0; cc < 67 + 3; cc++) {
         size_t n = cc < 67 ? cc + 1 : long_cols[cc - 67];
         for (int kind = 0; kind < ROW_KINDS; kind++) {
-            size_t off = STREAM_GUARD + (size_t)(tu_next(&r) % 8); /* elements */
+            size_t off = STREAM_GUARD + (size_t)(tu_next(&r) % 16); /* elements */
             fill_row(&r, x, n, (enum row_kind)kind, f64 ? DBL_MAX : FLT_MAX);
             for (size_t j = 0; j < n; j++) dy[j] = tu_uniform(&r, -1, 1);
-            for (int op = 0; op < 5; op++) {
+            for (int op = 0; op < 7; op++) {
+                double loss1 = 0, loss2 = 0; /* ops 5, 6: cross-entropy */
+                size_t t = (size_t)(tu_next(&r) % n);
                 memset(got, 0x5a, span * elem);
                 memset(want, 0x5a, span * elem);
                 if (f64) {
@@ -308,6 +316,15 @@ static void stream_agreement(bool f64)
                         simd_table.softmax_stream_f64(n, o1, o1);
                         simd_table.softmax_f64(n, o2, o2);
                         break;
+                    case 5:
+                    case 6: { /* cross-entropy gradient; 6: in place */
+                        lb_xent_coef_f64 coef = {.target = t, .target_coef = 1.5};
+                        memcpy(o1, xi, n * sizeof *xi);
+                        memcpy(o2, xi, n * sizeof *xi);
+                        loss1 = simd_table.xent_row_stream_f64(n, op == 6 ? o1 : xi, &coef, o1, 0.25);
+                        loss2 = simd_table.xent_row_f64(n, op == 6 ? o2 : xi, &coef, o2, 0.25);
+                        break;
+                    }
                     }
                 } else {
                     float *xi = (float *)in + off, *dyi = (float *)g + off;
@@ -329,11 +346,23 @@ static void stream_agreement(bool f64)
                         simd_table.log_softmax_stream_f32(n, o1, o1);
                         simd_table.log_softmax_f32(n, o2, o2);
                         break;
+                    case 5:
+                    case 6: {
+                        lb_xent_coef_f32 coef = {.target = t, .target_coef = 1.5};
+                        memcpy(o1, xi, n * sizeof *xi);
+                        memcpy(o2, xi, n * sizeof *xi);
+                        loss1 = simd_table.xent_row_stream_f32(n, op == 6 ? o1 : xi, &coef, o1, 0.25);
+                        loss2 = simd_table.xent_row_f32(n, op == 6 ? o2 : xi, &coef, o2, 0.25);
+                        break;
+                    }
                     }
                 }
                 cr_assert(memcmp(got, want, span * elem) == 0,
                           "%s streaming op %d differs (n=%zu, row kind %d, offset %zu)",
                           f64 ? "f64" : "f32", op, n, kind, off);
+                cr_assert(memcmp(&loss1, &loss2, sizeof loss1) == 0 || (isnan(loss1) && isnan(loss2)),
+                          "%s streaming op %d: loss %a vs %a (n=%zu, kind %d)", f64 ? "f64" : "f32",
+                          op, loss1, loss2, n, kind);
             }
         }
     }
