@@ -14,8 +14,13 @@ float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo);
 /* sum_j exp(x_j - m) in double lanes, e != NULL receiving exp(x_j - m) (e
  * may be x), for a row with finite maximum m, |m| <= 2^24, and minimum lo
  * (x - m by Fast2Sum where lb_diff_mode_f32 allows it). A NaN entry makes
- * the sum NaN. The e values are the bits lb_avx2_sum_exp_lo_f32 stores. */
-double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e);
+ * the sum NaN. The e values are the bits lb_avx2_sum_exp_lo_f32 stores.
+ * ahead (or NULL): n floats the caller reads next (the next row), fetched
+ * into L2 one line per 16 entries as the sweep goes: spread out, the
+ * fetches overlap the arithmetic, where a burst of them at the start of a
+ * row would wait for free fill buffers. */
+double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e,
+                                const float *ahead);
 /* y_j *= k */
 void lb_avx512_scale_f32(size_t n, float *y, float k);
 /* y_j = e_j * k written by streaming stores, except y_skip = skip_value

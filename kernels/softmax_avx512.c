@@ -73,7 +73,8 @@ float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo)
  * (exp(0) = 1, then zeroed): an underflowing padding lane would only cost
  * time. */
 LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float floor_value,
-                                     bool floored, float *e, enum lb_diff_mode mode)
+                                     bool floored, float *e, const float *ahead,
+                                     enum lb_diff_mode mode)
 {
     const __m512 vm = _mm512_set1_ps(m), minus_m = _mm512_set1_ps(-m);
     const __m512 floor = _mm512_set1_ps(floor_value);
@@ -83,6 +84,10 @@ LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float fl
 #define REDUCE(at) lb_exp512_shifted_reduce_f32(_mm512_loadu_ps(x + (at)), minus_m, floor, floored, false, mode)
 #define ACCUMULATE(e0, e1)                                                                    \
     do {                                                                                      \
+        if (ahead) {                                                                          \
+            _mm_prefetch((const char *)(ahead + j), _MM_HINT_T1);                             \
+            _mm_prefetch((const char *)(ahead + j + 16), _MM_HINT_T1);                        \
+        }                                                                                     \
         if (e) {                                                                              \
             _mm512_storeu_ps(e + j, e0);                                                      \
             _mm512_storeu_ps(e + j + 16, e1);                                                 \
@@ -142,12 +147,13 @@ LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float fl
 /* The floor (which turns -inf into an exact 0) is applied only to rows
  * with an entry below it: elsewhere max(floor, x) = x, so skipping it
  * changes no bit. */
-double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e)
+double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e,
+                                const float *ahead)
 {
     float floor = lb_exp_floor_f32(m);
     bool floored = !(lo >= floor);
-#define SUM_EXP(mode) floored ? sum_exp_impl(n, x, m, floor, true, e, mode) \
-                              : sum_exp_impl(n, x, m, floor, false, e, mode)
+#define SUM_EXP(mode) floored ? sum_exp_impl(n, x, m, floor, true, e, ahead, mode) \
+                              : sum_exp_impl(n, x, m, floor, false, e, ahead, mode)
     switch (lb_diff_mode_f32(m, lo)) {
     case LB_DIFF_FAST_M: return SUM_EXP(LB_DIFF_FAST_M);
     case LB_DIFF_FAST_X: return SUM_EXP(LB_DIFF_FAST_X);
@@ -260,16 +266,16 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
     case AVX2_ROW_FINITE: break;
     }
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
     if (!stream) {
         lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
-        double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y);
+        double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y, ahead);
         if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
         else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
         return;
     }
     float e[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64)));
-    double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e);
+    double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e, ahead);
     if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
     else lb_avx512_stream_scaled_f32(n, e, (float)(1.0 / s), y, n, 0.0f);
 }
@@ -298,7 +304,7 @@ static void softmax_stream_f32_avx512(size_t n, const float *x, float *y)
  * 16 entries). */
 LB_ALWAYS_INLINE double sum_exp_rest_impl(size_t n, const float *x, float m, float floor_value,
                                           bool floored, int64_t *ties, const float *touch,
-                                          enum lb_diff_mode mode)
+                                          const float *ahead, enum lb_diff_mode mode)
 {
     const __m512 vm = _mm512_set1_ps(m), minus_m = _mm512_set1_ps(-m);
     const __m512 floor = _mm512_set1_ps(floor_value);
@@ -314,6 +320,10 @@ LB_ALWAYS_INLINE double sum_exp_rest_impl(size_t n, const float *x, float m, flo
         if (touch) {
             _mm_prefetch((const char *)(touch + j), _MM_HINT_T0);
             _mm_prefetch((const char *)(touch + j + 16), _MM_HINT_T0);
+        }
+        if (ahead) {
+            _mm_prefetch((const char *)(ahead + j), _MM_HINT_T1);
+            _mm_prefetch((const char *)(ahead + j + 16), _MM_HINT_T1);
         }
         __m512 e0 = _mm512_maskz_mov_ps((__mmask16)~eq0,
                                         lb_exp512_shifted_f32(x0, minus_m, floor, floored, false, mode));
@@ -341,12 +351,12 @@ LB_ALWAYS_INLINE double sum_exp_rest_impl(size_t n, const float *x, float m, flo
 }
 
 static double sum_exp_rest(size_t n, const float *x, float m, float lo, int64_t *ties,
-                           const float *touch)
+                           const float *touch, const float *ahead)
 {
     float floor = lb_exp_floor_f32(m);
     bool floored = !(lo >= floor); /* as in lb_avx512_sum_exp_lo_f32 */
-#define SUM_EXP_REST(mode) floored ? sum_exp_rest_impl(n, x, m, floor, true, ties, touch, mode) \
-                                   : sum_exp_rest_impl(n, x, m, floor, false, ties, touch, mode)
+#define SUM_EXP_REST(mode) floored ? sum_exp_rest_impl(n, x, m, floor, true, ties, touch, ahead, mode) \
+                                   : sum_exp_rest_impl(n, x, m, floor, false, ties, touch, ahead, mode)
     switch (lb_diff_mode_f32(m, lo)) {
     case LB_DIFF_FAST_M: return SUM_EXP_REST(LB_DIFF_FAST_M);
     case LB_DIFF_FAST_X: return SUM_EXP_REST(LB_DIFF_FAST_X);
@@ -446,13 +456,13 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
     case AVX2_ROW_FINITE: break;
     }
     int64_t ties;
-    double rest = sum_exp_rest(n, x, m, lo, &ties, stream ? NULL : y);
+    const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
+    double rest = sum_exp_rest(n, x, m, lo, &ties, stream ? NULL : y, ahead);
     if (isnan(rest) || ties == 0) { /* ties == 0: the maximum was a NaN */
         lb_avx2_fill_f32(n, y, NAN);
         return;
     }
     double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
     if (!stream) lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     float c_hi, c_lo;
     split_shift(m, log_s, &c_hi, &c_lo);
