@@ -63,25 +63,60 @@ float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo)
     return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(mx[0], mx[1]), _mm512_max_ps(mx[2], mx[3])));
 }
 
-/* sum exp(x - m), e_j = exp(x_j - m) stored when e != NULL. Two vectors per
- * step into two pairs of double accumulators, folded every FOLD_FLOATS.
- * Rows of 64 or more take the steps software-pipelined as in softmax_avx2.c
- * (step k scales its exps while step k + 1 evaluates its polynomial and
- * step k + 2 reduces its arguments: each stage enters the scheduler with
- * its inputs ready); the same operations on the same values, so the same
- * bits as the plain loop. The tail loads m into the lanes past the row
- * (exp(0) = 1, then zeroed): an underflowing padding lane would only cost
- * time. */
+/* sum exp(x - m), e_j = exp(x_j - m) stored when e != NULL.
+ *
+ * split (a sum known to be >= 1, as a softmax normalizer, which holds the
+ * maximum's own term): the sum without a conversion per vector. Every e
+ * (in [0, 1]) is split
+ * exactly into hi = (e + 16) - 16, a multiple of 2^-19, and lo = e - hi,
+ * |lo| <= 2^-20. Float sums of up to 16 hi values per lane stay below 16 on
+ * the 2^-19 grid, so they are exact; the lo sums round by at most 2^-41 per
+ * step. Every FOLD_FLOATS the hi sums are widened (exactly) into double
+ * lanes with the lo sums: the row total then errs by at most 2^-37 per lane
+ * and fold (1000 classes: 2^-32 of s >= 1, u/256), where a widening of
+ * every vector to double cost two more operations per 16 floats (softmax
+ * 64 x 1000 in cache 28.2 -> 26.9 us). Not split: every vector is widened
+ * to double, so a sum of tiny terms (the cross-entropy rest beside a
+ * dominant target) keeps its relative precision, which the float lo sums
+ * would not.
+ *
+ * Two vectors per step; rows of 64 or more take the steps software-
+ * pipelined as in softmax_avx2.c (step k scales its exps while step k + 1
+ * evaluates its polynomial and step k + 2 reduces its arguments: each stage
+ * enters the scheduler with its inputs ready); the same operations on the
+ * same values, so the same bits as the plain loop. The tail loads m into
+ * the lanes past the row (exp(0) = 1, then zeroed): an underflowing padding
+ * lane would only cost time. */
 LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float floor_value,
-                                     bool floored, float *e, const float *ahead,
+                                     bool floored, float *e, const float *ahead, bool split,
                                      enum lb_diff_mode mode)
 {
     const __m512 vm = _mm512_set1_ps(m), minus_m = _mm512_set1_ps(-m);
-    const __m512 floor = _mm512_set1_ps(floor_value);
-    const __m512d zero = _mm512_setzero_pd();
-    __m512d total = zero, lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
+    const __m512 floor = _mm512_set1_ps(floor_value), sixteen = _mm512_set1_ps(16.0f);
+    const __m512 zero = _mm512_setzero_ps();
+    __m512d total_lo = _mm512_setzero_pd(), total_hi = total_lo;
+    __m512 hi0 = zero, hi1 = zero, lo01 = zero;
     size_t j = 0, since_fold = 0;
 #define REDUCE(at) lb_exp512_shifted_reduce_f32(_mm512_loadu_ps(x + (at)), minus_m, floor, floored, false, mode)
+#define SPLIT_ADD(v, hi)                                                                      \
+    do {                                                                                      \
+        if (split) {                                                                          \
+            __m512 h_ = _mm512_sub_ps(_mm512_add_ps(v, sixteen), sixteen);                    \
+            hi = _mm512_add_ps(hi, h_);                                                       \
+            lo01 = _mm512_add_ps(lo01, _mm512_sub_ps(v, h_));                                 \
+        } else {                                                                              \
+            lb_acc16_f32_in_f64(&total_lo, &total_hi, v);                                     \
+        }                                                                                     \
+    } while (0)
+#define FOLD()                                                                                \
+    do {                                                                                      \
+        if (split) {                                                                          \
+            lb_acc16_f32_in_f64(&total_lo, &total_hi, hi0);                                   \
+            lb_acc16_f32_in_f64(&total_lo, &total_hi, hi1);                                   \
+            lb_acc16_f32_in_f64(&total_lo, &total_hi, lo01);                                  \
+            hi0 = hi1 = lo01 = zero;                                                          \
+        }                                                                                     \
+    } while (0)
 #define ACCUMULATE(e0, e1)                                                                    \
     do {                                                                                      \
         if (ahead) {                                                                          \
@@ -92,12 +127,10 @@ LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float fl
             _mm512_storeu_ps(e + j, e0);                                                      \
             _mm512_storeu_ps(e + j + 16, e1);                                                 \
         }                                                                                     \
-        lb_acc16_f32_in_f64(&lo0, &hi0, e0);                                                  \
-        lb_acc16_f32_in_f64(&lo1, &hi1, e1);                                                  \
+        SPLIT_ADD(e0, hi0);                                                                   \
+        SPLIT_ADD(e1, hi1);                                                                   \
         if ((since_fold += 32) == FOLD_FLOATS) {                                              \
-            total = _mm512_add_pd(total, _mm512_add_pd(_mm512_add_pd(lo0, hi0),               \
-                                                       _mm512_add_pd(lo1, hi1)));             \
-            lo0 = hi0 = lo1 = hi1 = zero;                                                     \
+            FOLD();                                                                           \
             since_fold = 0;                                                                   \
         }                                                                                     \
     } while (0)
@@ -125,12 +158,10 @@ LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float fl
         __m512 e1 = lb_exp512_shifted_f32(_mm512_loadu_ps(x + j + 16), minus_m, floor, floored, false, mode);
         ACCUMULATE(e0, e1);
     }
-#undef REDUCE
-#undef ACCUMULATE
     if (j + 16 <= n) {
         __m512 e0 = lb_exp512_shifted_f32(_mm512_loadu_ps(x + j), minus_m, floor, floored, false, mode);
         if (e) _mm512_storeu_ps(e + j, e0);
-        lb_acc16_f32_in_f64(&lo0, &hi0, e0);
+        SPLIT_ADD(e0, hi0);
         j += 16;
     }
     if (j < n) {
@@ -138,22 +169,27 @@ LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float fl
         __m512 v = _mm512_mask_loadu_ps(vm, mask, x + j);
         __m512 e0 = _mm512_maskz_mov_ps(mask, lb_exp512_shifted_f32(v, minus_m, floor, floored, false, mode));
         if (e) _mm512_mask_storeu_ps(e + j, mask, e0);
-        lb_acc16_f32_in_f64(&lo1, &hi1, e0);
+        SPLIT_ADD(e0, hi1);
     }
-    total = _mm512_add_pd(total, _mm512_add_pd(_mm512_add_pd(lo0, hi0), _mm512_add_pd(lo1, hi1)));
-    return lb_hsum512_f64(total);
+    FOLD();
+#undef REDUCE
+#undef SPLIT_ADD
+#undef FOLD
+#undef ACCUMULATE
+    return lb_hsum512_f64(_mm512_add_pd(total_lo, total_hi));
 }
 
 /* The floor (which turns -inf into an exact 0) is applied only to rows
  * with an entry below it: elsewhere max(floor, x) = x, so skipping it
  * changes no bit. */
 double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e,
-                                const float *ahead)
+                                const float *ahead, bool at_least_one)
 {
     float floor = lb_exp_floor_f32(m);
     bool floored = !(lo >= floor);
-#define SUM_EXP(mode) floored ? sum_exp_impl(n, x, m, floor, true, e, ahead, mode) \
-                              : sum_exp_impl(n, x, m, floor, false, e, ahead, mode)
+#define SUM_EXP_SPLIT(mode, split) floored ? sum_exp_impl(n, x, m, floor, true, e, ahead, split, mode) \
+                                           : sum_exp_impl(n, x, m, floor, false, e, ahead, split, mode)
+#define SUM_EXP(mode) at_least_one ? SUM_EXP_SPLIT(mode, true) : SUM_EXP_SPLIT(mode, false)
     switch (lb_diff_mode_f32(m, lo)) {
     case LB_DIFF_FAST_M: return SUM_EXP(LB_DIFF_FAST_M);
     case LB_DIFF_FAST_X: return SUM_EXP(LB_DIFF_FAST_X);
@@ -161,6 +197,7 @@ double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, flo
     }
     return SUM_EXP(LB_DIFF_TWOSUM);
 #undef SUM_EXP
+#undef SUM_EXP_SPLIT
 }
 
 void lb_avx512_scale_f32(size_t n, float *y, float k)
@@ -269,13 +306,13 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
     if (!stream) {
         lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
-        double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y, ahead);
+        double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y, ahead, true);
         if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
         else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
         return;
     }
     float e[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64)));
-    double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e, ahead);
+    double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e, ahead, true);
     if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
     else lb_avx512_stream_scaled_f32(n, e, (float)(1.0 / s), y, n, 0.0f);
 }

@@ -91,9 +91,9 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     if (grad && grad != x && !stream) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
     float stage[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64))); /* used when stream */
     float *e = stream ? stage : grad;
-    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e, ahead) +
+    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e, ahead, false) +
                   lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, e ? e + t + 1 : NULL,
-                                           ahead ? ahead + t + 1 : NULL);
+                                           ahead ? ahead + t + 1 : NULL, false);
     if (isnan(rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
         return NAN;

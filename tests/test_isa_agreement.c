@@ -1112,7 +1112,8 @@ Test(isa_agreement, argmax_f64) { argmax_agreement(true); }
  * exponent-field product does), subnormal results included, for every row
  * kind the AVX-512 kernels take (finite maximum, |m| <= 2^24) and every
  * way of forming x - m; the maximum and minimum agree too, and the double
- * sums differ only by their summation order (1e-15 relative). avx512 pass. */
+ * sums differ only by their summation order (1e-15 relative; the
+ * normalizer form with float hi/lo sums within its 2^-32). avx512 pass. */
 Test(isa_agreement, sum_exp_bits_match_avx2)
 {
     if (!avx512_pass) cr_skip_test("avx512 pass only");
@@ -1134,7 +1135,11 @@ Test(isa_agreement, sum_exp_bits_match_avx2)
         cr_assert(m2 == m5 && lo2 == lo5, "n=%zu kind %d: max/min %g/%g vs %g/%g", n, kind,
                   (double)m5, (double)lo5, (double)m2, (double)lo2);
         double s2 = lb_avx2_sum_exp_lo_f32(n, x, m2, lo2, e2);
-        double s5 = lb_avx512_sum_exp_lo_f32(n, x, m5, lo5, e5, NULL);
+        double s5 = lb_avx512_sum_exp_lo_f32(n, x, m5, lo5, e5, NULL, false);
+        /* the normalizer form: hi/lo float sums, within 2^-32 of s >= 1 */
+        double s5_split = lb_avx512_sum_exp_lo_f32(n, x, m5, lo5, NULL, NULL, true);
+        cr_assert(fabs(s5_split - s2) <= 0x1p-32 * s2, "n=%zu kind %d: split sum %.17g vs %.17g",
+                  n, kind, s5_split, s2);
         for (size_t j = 0; j < n; j++) {
             cr_assert(memcmp(&e2[j], &e5[j], sizeof(float)) == 0,
                       "n=%zu kind %d j=%zu: exp %a (avx512) vs %a (avx2)", n, kind, j,
