@@ -441,7 +441,7 @@ static inline void split_shift(float m, double log_s, float *c_hi, float *c_lo)
 /* Log-softmax of `rows` (<= 4) rows of n <= 16 columns, one vector each:
  * rest and ties as sum_exp_rest forms them, log s = log1p(rest + ties - 1),
  * y = (x - c_hi) - c_lo. As softmax_short16, more rows only interleave
- * independent rows (their logarithms run back to back). False, with
+ * independent rows; their logarithms are one vector log1p. False, with
  * nothing written, for an edge row or |m| > 2^24. */
 LB_ALWAYS_INLINE bool log_softmax_short16(int rows, size_t n, const float *x, size_t ldx,
                                           float *y, size_t ldy)
@@ -460,8 +460,10 @@ LB_ALWAYS_INLINE bool log_softmax_short16(int rows, size_t n, const float *x, si
         ties[r] = __builtin_popcount(eq);
         rest[r] = lb_sum16_in_f64(_mm512_maskz_mov_ps((__mmask16)~eq, lb_short16_exp(n, v[r], m[r])));
     }
+    double log_arg[4];
     for (int r = 0; r < rows; r++)
-        if (!isnan(rest[r]) && ties[r] != 0) log_s[r] = lb_log1p_nonneg(rest[r] + (double)(ties[r] - 1));
+        log_arg[r] = !isnan(rest[r]) && ties[r] != 0 ? rest[r] + (double)(ties[r] - 1) : 0.0;
+    lb_log1p_nonneg_n(rows, log_arg, log_s); /* the rows' logarithms in one vector */
     for (int r = 0; r < rows; r++) {
         float *y_row = y + (size_t)r * ldy;
         if (isnan(rest[r]) || ties[r] == 0) {

@@ -43,25 +43,36 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
         e[r] = lb_short16_exp(n, v[r], m[r]);
         rest[r] = lb_sum16_in_f64(_mm512_maskz_mov_ps((__mmask16) ~(1u << t[r]), e[r]));
     }
+    double e_t[4], shifted_t[4], ratio[4], log1p_ratio[4];
     for (int r = 0; r < rows; r++) {
         float *g = grad ? grad + (size_t)r * ldg : NULL;
+        ratio[r] = 0.0;
         if (isnan(rest[r])) { /* a NaN entry */
             if (g) lb_avx2_fill_f32(n, g, NAN);
-            loss[r] = NAN;
             continue;
         }
-        double shifted_t = (double)x_t[r] - (double)m[r];
-        double e_t = shifted_t > -80.0
-                         ? (double)_mm_cvtss_f32(_mm512_castps512_ps128(
-                               _mm512_permutexvar_ps(_mm512_set1_epi32((int)t[r]), e[r])))
-                         : exp(shifted_t);
-        double s = rest[r] + e_t;
+        shifted_t[r] = (double)x_t[r] - (double)m[r];
+        e_t[r] = shifted_t[r] > -80.0
+                     ? (double)_mm_cvtss_f32(_mm512_castps512_ps128(
+                           _mm512_permutexvar_ps(_mm512_set1_epi32((int)t[r]), e[r])))
+                     : exp(shifted_t[r]);
+        double s = rest[r] + e_t[r];
         if (g) {
             _mm512_mask_storeu_ps(g, lb_mask16(n),
                                   _mm512_mul_ps(e[r], _mm512_set1_ps((float)(a[r] * grad_mul / s))));
-            g[t[r]] = (float)((e_t / s * a[r] - a[r]) * grad_mul);
+            g[t[r]] = (float)((e_t[r] / s * a[r] - a[r]) * grad_mul);
         }
-        loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t, shifted_t);
+        ratio[r] = rest[r] / e_t[r];
+    }
+    /* the losses a log1p(rest / e_t) (lb_xent_plain_loss) with the rows'
+     * logarithms in one vector log1p; rows that form it otherwise (zero
+     * coefficient, e_t far below double's range) take lb_xent_plain_loss */
+    lb_log1p_nonneg_n(rows, ratio, log1p_ratio);
+    for (int r = 0; r < rows; r++) {
+        if (isnan(rest[r])) loss[r] = NAN;
+        else if (a[r] == 0.0 || !(shifted_t[r] > -600.0))
+            loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t[r], shifted_t[r]);
+        else loss[r] = a[r] * log1p_ratio[r];
     }
     return true;
 }
