@@ -7,8 +7,10 @@
  * e_j stored into the gradient row, the row scaled by w_t grad_mul / s and
  * the target entry recomputed in double. Rows of up to 16 classes are one
  * vector each in registers, four rows at a time through the
- * xent_plain_rows4 slot. Every other row (17 to 32 classes, long,
- * general coefficients, huge logits) is the AVX2 kernel's; rows the
+ * xent_plain_rows4 slot. Rows with general coefficients (class weights with
+ * smoothing, dense targets) take the AVX2 kernel's sweeps in 16 lanes
+ * ("general coefficients" below). Plain rows of 17 to 32 classes, long
+ * plain rows and rows with huge logits are the AVX2 kernel's; rows the
  * reference must take (NaN, infinities) go there directly.
  */
 #include "internal.h"
@@ -17,6 +19,136 @@
 #include "rows_avx512.h"
 
 #include <math.h>
+
+/* ---- general coefficients ---------------------------------------------- */
+
+/* Rows with class weights and label smoothing, or dense targets: the AVX2
+ * kernel's sweeps (xent_avx2.c, "General coefficients", which gives the
+ * formulas) sixteen lanes at a time, tails masked. a_j = w_j (tc t_j + sc)
+ * is formed as there (the same bits); the exp terms below the maximum are
+ * widened to double vector by vector, A = sum a_j and D = sum a_j (x_j - m)
+ * accumulate in double lanes, all folded every 512 entries. */
+typedef struct xent_sums512 {
+    double rest, ties, coef_sum, coef_dot;
+} xent_sums512;
+
+LB_ALWAYS_INLINE __m512 coef16(const lb_xent_coef_f32 *c, size_t j, __m512i idx, __m512i tgt,
+                               __m512 tc, __m512 sc, __mmask16 mask, bool dense, bool weighted)
+{
+    __m512 t = dense ? _mm512_maskz_loadu_ps(mask, c->dense_targets + j)
+                     : _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(idx, tgt), _mm512_set1_ps(1.0f));
+    __m512 a = _mm512_fmadd_ps(tc, t, sc);
+    if (weighted) a = _mm512_mul_ps(a, _mm512_maskz_loadu_ps(mask, c->weights + j));
+    return _mm512_maskz_mov_ps(mask, a);
+}
+
+/* 16 lanes widened to double: dot += a (x - m), coef += a */
+LB_ALWAYS_INLINE void acc_coef_dot16(__m512d *coef, __m512d *dot, __m512 a, __m512 x, __m512d m)
+{
+    __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    __m512d x_lo = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), m);
+    __m512d x_hi = _mm512_sub_pd(
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))), m);
+    *coef = _mm512_add_pd(*coef, _mm512_add_pd(a_lo, a_hi));
+    *dot = _mm512_fmadd_pd(a_hi, x_hi, _mm512_fmadd_pd(a_lo, x_lo, *dot));
+}
+
+/* Sweep 1: e_j stored into e_out (may be x), rest, ties, A, D. */
+LB_ALWAYS_INLINE xent_sums512 general_sweep(size_t n, const float *x, const lb_xent_coef_f32 *c,
+                                            float m, float *e_out, bool dense, bool weighted)
+{
+    const __m512 vm = _mm512_set1_ps(m), minus_m = _mm512_set1_ps(-m);
+    const __m512 floor = _mm512_set1_ps(lb_exp_floor_f32(m));
+    const __m512d m_d = _mm512_set1_pd(m), zero = _mm512_setzero_pd();
+    const __m512 tc = _mm512_set1_ps((float)c->target_coef), sc = _mm512_set1_ps((float)c->smooth_coef);
+    const __m512i tgt = _mm512_set1_epi32(dense ? -1 : (int32_t)c->target);
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512d rest = zero, coef = zero, dot = zero, r_lo = zero, r_hi = zero, a_sum = zero, d_sum = zero;
+    int64_t ties = 0;
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
+        __m512 xv = _mm512_mask_loadu_ps(vm, mask, x + j); /* padding: m, exp 1, masked out */
+        __m512 e = _mm512_maskz_mov_ps(
+            mask, lb_exp512_shifted_f32(xv, minus_m, floor, true, false, LB_DIFF_TWOSUM));
+        if (e_out) _mm512_mask_storeu_ps(e_out + j, mask, e);
+        __mmask16 eq = _mm512_mask_cmp_ps_mask(mask, xv, vm, _CMP_EQ_OQ);
+        ties += __builtin_popcount(eq);
+        __m512 a = coef16(c, j, idx, tgt, tc, sc, mask, dense, weighted);
+        __mmask16 nonzero = _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_UQ); /* NaN counts */
+        lb_acc16_f32_in_f64(&r_lo, &r_hi, _mm512_maskz_mov_ps((__mmask16)~eq, e));
+        acc_coef_dot16(&a_sum, &d_sum, a, _mm512_mask_mov_ps(vm, nonzero, xv), m_d);
+        idx = _mm512_add_epi32(idx, step);
+        if ((j + 16) % 512 == 0 || j + 16 >= n) {
+            rest = _mm512_add_pd(rest, _mm512_add_pd(r_lo, r_hi));
+            coef = _mm512_add_pd(coef, a_sum);
+            dot = _mm512_add_pd(dot, d_sum);
+            r_lo = r_hi = a_sum = d_sum = zero;
+        }
+    }
+    return (xent_sums512){lb_hsum512_f64(rest), (double)ties, lb_hsum512_f64(coef),
+                          lb_hsum512_f64(dot)};
+}
+
+/* Sweep 2: grad_j = (e_j k - a_j) grad_mul from the stored e_j. */
+LB_ALWAYS_INLINE void general_grad_sweep(size_t n, const lb_xent_coef_f32 *c, float *grad,
+                                         double k, double grad_mul, bool dense, bool weighted)
+{
+    const __m512 vk = _mm512_set1_ps((float)k), gm = _mm512_set1_ps((float)grad_mul);
+    const __m512 tc = _mm512_set1_ps((float)c->target_coef), sc = _mm512_set1_ps((float)c->smooth_coef);
+    const __m512i tgt = _mm512_set1_epi32(dense ? -1 : (int32_t)c->target);
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
+        __m512 a = coef16(c, j, idx, tgt, tc, sc, mask, dense, weighted);
+        __m512 g = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(mask, grad + j), vk, a);
+        _mm512_mask_storeu_ps(grad + j, mask, _mm512_mul_ps(g, gm));
+        idx = _mm512_add_epi32(idx, step);
+    }
+}
+
+LB_ALWAYS_INLINE double general_row_impl(size_t n, const float *x, const lb_xent_coef_f32 *c,
+                                         float *grad, double grad_mul, float m, bool dense,
+                                         bool weighted)
+{
+    xent_sums512 u = general_sweep(n, x, c, m, grad, dense, weighted);
+    if (isnan(u.rest)) { /* a NaN entry (x may already be overwritten: decide here) */
+        if (grad) lb_avx2_fill_f32(n, grad, NAN);
+        return NAN;
+    }
+    double s_minus_one = u.rest + (u.ties - 1.0), s = 1.0 + s_minus_one;
+    double loss = u.coef_sum * lb_log1p_nonneg(s_minus_one) - u.coef_dot;
+    if (grad) general_grad_sweep(n, c, grad, u.coef_sum / s, grad_mul, dense, weighted);
+    return loss;
+}
+
+static double general_row_00(size_t n, const float *x, const lb_xent_coef_f32 *c, float *g, double gm, float m) { return general_row_impl(n, x, c, g, gm, m, false, false); }
+static double general_row_01(size_t n, const float *x, const lb_xent_coef_f32 *c, float *g, double gm, float m) { return general_row_impl(n, x, c, g, gm, m, false, true); }
+static double general_row_10(size_t n, const float *x, const lb_xent_coef_f32 *c, float *g, double gm, float m) { return general_row_impl(n, x, c, g, gm, m, true, false); }
+static double general_row_11(size_t n, const float *x, const lb_xent_coef_f32 *c, float *g, double gm, float m) { return general_row_impl(n, x, c, g, gm, m, true, true); }
+
+/* Edge rows and what the AVX2 kernel sends to the reference go there too;
+ * rows with |max| > 2^24 (clamped exp) take the AVX2 kernel. */
+static double general_xent_row(size_t n, const float *x, const lb_xent_coef_f32 *c, float *grad,
+                               double grad_mul)
+{
+    float lo, m = lb_avx512_row_max_min_f32(n, x, &lo);
+    if (lb_avx2_classify_f32(n, x, m) != AVX2_ROW_FINITE ||
+        (!c->dense_targets && n > (size_t)INT32_MAX) || !(fabs(grad_mul) <= 0x1.fffffep127))
+        return lb_ref_xent_row_f32(n, x, c, grad, grad_mul);
+    if (!(fabsf(m) <= 0x1p24f)) return lb_avx2_xent_row_f32(n, x, c, grad, grad_mul);
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
+    if (c->dense_targets) lb_avx2_prefetch_next_row(c->dense_targets + n, n * sizeof(float));
+    switch ((c->dense_targets != NULL) * 2 + (c->weights != NULL)) {
+    case 0: return general_row_00(n, x, c, grad, grad_mul, m);
+    case 1: return general_row_01(n, x, c, grad, grad_mul, m);
+    case 2: return general_row_10(n, x, c, grad, grad_mul, m);
+    default: return general_row_11(n, x, c, grad, grad_mul, m);
+    }
+}
 
 /* `rows` (<= 4) plain rows of n <= 16 columns, one vector each, as
  * plain_short_rows_f32 in xent_avx2.c: e_j = exp(x_j - m), rest = sum_{j !=
@@ -88,7 +220,8 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     if (plain && n <= LB_SHORT_ROW_F32_AVX512 &&
         plain_short16(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
         return short_loss;
-    if (!plain || n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_CACHED_ROW_BYTES)
+    if (!plain) return general_xent_row(n, x, coef, grad, grad_mul);
+    if (n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_CACHED_ROW_BYTES)
         return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     if (stream && (!grad || n > LB_AVX512_STAGE_FLOATS)) stream = false;
     size_t t = coef->target;
