@@ -53,9 +53,10 @@
  *     long-double reference at up to 131072 classes, small losses of a
  *     dominant class included; a row loss below FLT_MIN (f32) may round
  *     to 0.
- *   - The AVX2 kernels use a vector exp whose maximum error is 1 ULP (f32:
- *     every float of [-104, 0], exp(x - m) with x - m formed exactly; f64:
- *     sampled over [-746, 0]), with correct subnormal results.
+ *   - The AVX2 and AVX-512 kernels use a vector exp whose maximum error is
+ *     1 ULP (f32: every float of [-104, 0], exp(x - m) with x - m formed
+ *     exactly, the same bits on both sets; f64: sampled over [-746, 0]),
+ *     with correct subnormal results.
  *
  * Thread safety: every function may be called from many threads at once on
  * different (or read-only shared) buffers. lb_set_num_threads changes a
