@@ -285,15 +285,15 @@ Test(xent_errors, bad_values_of_the_logits_forms)
             EXPECT(b, LB_OK, "large finite grad_scale");
             b.opts.grad_scale = 0;
             EXPECT(b, LB_OK, "grad_scale 0");
-            const double bad_weights[] = {-1, -1e-30, NAN, INFINITY, -INFINITY};
-            for (int k = 0; k < 5; k++) {
+            const double bad_weights[] = {-1, -1e-30, NAN, -NAN, INFINITY, -INFINITY, -1e-40};
+            for (int k = 0; k < 7; k++) {
                 b = a;
                 b.use_weights = true;
                 b.weight_value = bad_weights[k];
                 EXPECT(b, LB_ERR_BAD_VALUE, "class weight negative or non-finite");
             }
-            const double good_weights[] = {0, 1e-30, 3e38};
-            for (int k = 0; k < 3; k++) {
+            const double good_weights[] = {0, -0.0, 1e-30, 3e38, 1e-40};
+            for (int k = 0; k < 5; k++) {
                 b = a;
                 b.use_weights = true;
                 b.weight_value = good_weights[k];
