@@ -59,8 +59,14 @@ void lb_avx2_softmax_backward_stream_f32(size_t n, const float *y, const float *
 void lb_avx2_log_softmax_backward_f32(size_t n, const float *logy, const float *dy, float *dx);
 void lb_avx2_log_softmax_backward_stream_f32(size_t n, const float *logy, const float *dy,
                                              float *dx);
-/* Loss a * log1p(rest / e_t) of a plain cross-entropy row (xent_avx2.c). */
+/* Loss of a plain cross-entropy row (xent_avx2.c): a * log1p(rest / e_t)
+ * where lb_xent_loss_by_log1p says so (e_t = exp(shifted_t) well inside
+ * double range, a != 0), else 0 for a == 0 or a (log(s) - shifted_t). */
 double lb_xent_plain_loss(double a, double rest, double e_t, double shifted_t);
+static inline bool lb_xent_loss_by_log1p(double a, double shifted_t)
+{
+    return a != 0.0 && shifted_t > -600.0;
+}
 
 #define LB_LONG_CHUNK 8192
 #define LB_LONG_MAX_CHUNKS 256

@@ -225,7 +225,6 @@ static bool row_for_avx512(size_t n)
 /* Softmax                                                                  */
 /* ------------------------------------------------------------------------ */
 
-
 /* y_j = e_j * k with streaming stores, except y_skip = skip_value (skip >=
  * n for none): a masked head up to y's first 64-byte boundary, whole
  * aligned vectors, a masked tail; then sfence. */
@@ -282,8 +281,6 @@ LB_ALWAYS_INLINE bool softmax_short16(int rows, size_t n, const float *x, size_t
     }
     return true;
 }
-
-static void softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
 
 /* y = exp(x - m) * (1/s), the reciprocal rounded once from double. stream:
  * exp(x - m) staged on the stack, y written once by streaming stores. */

@@ -37,8 +37,8 @@ static bool plain_f64(const lb_xent_coef_f64 *c)
  * round away; it needs e_t well inside double range. */
 double lb_xent_plain_loss(double a, double rest, double e_t, double shifted_t)
 {
+    if (lb_xent_loss_by_log1p(a, shifted_t)) return a * lb_log1p_nonneg(rest / e_t);
     if (a == 0.0) return 0.0;
-    if (shifted_t > -600.0) return a * lb_log1p_nonneg(rest / e_t);
     return a * (log(rest + e_t) - shifted_t);
 }
 

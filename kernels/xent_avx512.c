@@ -202,19 +202,20 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
     lb_log1p_nonneg_n(rows, ratio, log1p_ratio);
     for (int r = 0; r < rows; r++) {
         if (isnan(rest[r])) loss[r] = NAN;
-        else if (a[r] == 0.0 || !(shifted_t[r] > -600.0))
-            loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t[r], shifted_t[r]);
-        else loss[r] = a[r] * log1p_ratio[r];
+        else if (lb_xent_loss_by_log1p(a[r], shifted_t[r])) loss[r] = a[r] * log1p_ratio[r];
+        else loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t[r], shifted_t[r]);
     }
     return true;
 }
 
-/* stream: the exp values are staged on the stack and the gradient row is
- * written once, by streaming stores, its target entry included (rows of up
- * to LB_AVX512_STAGE_FLOATS; the same arithmetic, so the same bits). */
+/* stage (or NULL): LB_AVX512_STAGE_FLOATS floats where the exp values are
+ * staged so that the gradient row is written once, by streaming stores, its
+ * target entry included (rows of up to that length; the same arithmetic, so
+ * the same bits). */
 LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_coef_f32 *coef,
-                                      float *grad, double grad_mul, bool stream)
+                                      float *grad, double grad_mul, float *stage)
 {
+    bool stream = stage != NULL;
     bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
     double short_loss;
     if (plain && n <= LB_SHORT_ROW_F32_AVX512 &&
@@ -233,7 +234,6 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     if (!(fabsf(m) <= 0x1p24f)) return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
     if (grad && grad != x && !stream) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
-    float stage[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64))); /* used when stream */
     float *e = stream ? stage : grad;
     double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e, ahead, false) +
                   lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, e ? e + t + 1 : NULL,
@@ -260,13 +260,14 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
 double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                               float *grad, double grad_mul)
 {
-    return xent_row_impl(n, x, coef, grad, grad_mul, false);
+    return xent_row_impl(n, x, coef, grad, grad_mul, NULL);
 }
 
 double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                                      float *grad, double grad_mul)
 {
-    return xent_row_impl(n, x, coef, grad, grad_mul, true);
+    float stage[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64)));
+    return xent_row_impl(n, x, coef, grad, grad_mul, stage);
 }
 
 /* Four plain rows of up to 16 columns (the table's xent_plain_rows4 slot):
