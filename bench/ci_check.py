@@ -21,6 +21,10 @@ load. A ratio is worse when BOTH
     the baseline's rejects "same distribution" at --alpha (default 0.01);
 and an operation regresses when more than half of its ratios are worse (a
 slower lossblas moves all of them; a peer that changed speed only its own).
+So every operation that has a memcpy ratio also has a peer doing the same
+kind of memory traffic (the naive loop): a memcpy ratio alone moves with the
+machine's balance of reads and writes (probs_sparse, a write stream, moved
+by 49-68 % against memcpy on an unchanged build, never against its loop).
 A flagged operation is measured again (fresh interleaved repetitions) and
 fails only if it regresses in that confirmation round too.
 Only 1-thread ratios gate by default (--gate-threads): on a shared 2-core
