@@ -176,6 +176,10 @@ size_t lb_avx2_argmax_f32(size_t n, const float *v);
 size_t lb_avx2_argmax_f64(size_t n, const double *v);
 
 /* AVX-512 kernels that live outside softmax_avx512.c. */
+double lb_avx512_mse_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
+                             float *dpred, double grad_mul, bool stream_stores);
+double lb_avx512_mae_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
+                             float *dpred, double grad_mul, bool stream_stores);
 double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                               float *grad, double grad_mul);
 double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,

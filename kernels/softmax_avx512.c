@@ -1,7 +1,8 @@
 /*
  * softmax_avx512.c - AVX-512 (F, DQ, VL, BW) per-row kernels for f32
  * softmax, log-softmax and their backward passes, and the AVX-512 kernel
- * table.
+ * table (which also takes xent_avx512.c's cross-entropy and
+ * regression_avx512.c's MSE/MAE rows).
  *
  * The algorithms are those of softmax_avx2.c (its header comment), sixteen
  * lanes at a time: rows that stay in cache take a maximum/minimum sweep, an
@@ -658,4 +659,6 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->log_softmax_backward_stream_f32 = log_softmax_backward_stream_f32_avx512;
     t->xent_row_f32 = lb_avx512_xent_row_f32;
     t->xent_row_stream_f32 = lb_avx512_xent_row_stream_f32;
+    t->mse_row_f32 = lb_avx512_mse_row_f32;
+    t->mae_row_f32 = lb_avx512_mae_row_f32;
 }
