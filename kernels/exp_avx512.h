@@ -112,6 +112,54 @@ LB_ALWAYS_INLINE __m512 lb_exp512_any_f32(__m512 t)
     return _mm512_scalef_ps(p, n);
 }
 
+/* ---- f64 ------------------------------------------------------------- */
+
+/* lb_exp_poly_f64 in eight lanes: the same coefficients, the same Estrin
+ * order. */
+LB_ALWAYS_INLINE __m512d lb_exp512_poly_f64(__m512d r)
+{
+    __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2);
+    __m512d a = _mm512_fmadd_pd(_mm512_set1_pd(0x1.0000000000011p-1), r, _mm512_set1_pd(1.0));
+    __m512d b = _mm512_fmadd_pd(_mm512_set1_pd(0x1.555555554f000p-5), r, _mm512_set1_pd(0x1.555555555555ap-3));
+    __m512d c = _mm512_fmadd_pd(_mm512_set1_pd(0x1.6c16c18826db1p-10), r, _mm512_set1_pd(0x1.111111110f1e5p-7));
+    __m512d d = _mm512_fmadd_pd(_mm512_set1_pd(0x1.a01991399f987p-16), r, _mm512_set1_pd(0x1.a01a01b15de9dp-13));
+    __m512d f = _mm512_fmadd_pd(_mm512_set1_pd(0x1.28b46faf8c24cp-22), r, _mm512_set1_pd(0x1.71ddf52ded199p-19));
+    __m512d fg = _mm512_fmadd_pd(_mm512_set1_pd(0x1.af639fa6e1b0bp-26), r2, f);
+    __m512d ab = _mm512_fmadd_pd(b, r2, a), cd = _mm512_fmadd_pd(d, r2, c);
+    __m512d s = _mm512_fmadd_pd(_mm512_fmadd_pd(fg, r4, cd), r4, ab);
+    return _mm512_fmadd_pd(s, r, _mm512_set1_pd(1.0));
+}
+
+/* exp(t) for t <= 710 (NaN propagates), t raised to LB_EXP_F64_LOWEST
+ * first: the Cody-Waite reduction of lb_exp_reduce_f64, the polynomial
+ * above, and VSCALEFPD for p 2^n. AVX2 builds 2^(n + 512) in the exponent
+ * field and multiplies by 2^-512 (lb_exp_shifted_f64_avx2), or multiplies
+ * by two factors 2^(n/2) (lb_exp_any_f64_avx2); either way the exact p 2^n
+ * is rounded once, as VSCALEFPD rounds it, so the bits agree. `magic` is
+ * the AVX2 function's constant: its parity decides which way a tie of
+ * t / ln2 rounds, so it makes n (hence r) the same. */
+LB_ALWAYS_INLINE __m512d lb_exp512_f64(__m512d t, double magic_value)
+{
+    const __m512d magic = _mm512_set1_pd(magic_value);
+    t = _mm512_max_pd(_mm512_set1_pd(LB_EXP_F64_LOWEST), t); /* operand order keeps a NaN t */
+    __m512d n = _mm512_sub_pd(_mm512_fmadd_pd(t, _mm512_set1_pd(0x1.71547652b82fep+0), magic), magic);
+    __m512d r = _mm512_fmadd_pd(n, _mm512_set1_pd(-0x1.62e42fefa39efp-1), t);
+    r = _mm512_fmadd_pd(n, _mm512_set1_pd(-0x1.abc9e3b39803fp-56), r);
+    return _mm512_scalef_pd(lb_exp512_poly_f64(r), n);
+}
+
+/* exp(x - m) for a finite row maximum m, as lb_exp_shifted_f64_avx2 */
+LB_ALWAYS_INLINE __m512d lb_exp512_shifted_f64(__m512d x, __m512d m)
+{
+    return lb_exp512_f64(_mm512_sub_pd(x, m), 0x1.8p52 + 1023.0 + 512.0);
+}
+
+/* exp(t) for any double t, as lb_exp_any_f64_avx2 (clamped to [-746, 710]) */
+LB_ALWAYS_INLINE __m512d lb_exp512_any_f64(__m512d t)
+{
+    return lb_exp512_f64(_mm512_min_pd(_mm512_set1_pd(710.0), t), 0x1.8p52);
+}
+
 /* ---- shared helpers ---------------------------------------------------- */
 
 /* Mask of the first rem (0..16) lanes. */

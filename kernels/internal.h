@@ -184,6 +184,8 @@ double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *
                               float *grad, double grad_mul);
 double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                                      float *grad, double grad_mul);
+double lb_avx512_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *coef,
+                              double *grad, double grad_mul);
 void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
                                     const double *target_coefs, float *grad, size_t ld_grad,
                                     double grad_mul, double *losses);

@@ -51,6 +51,9 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
  * the rows those leave to AVX2 (short rows in registers, long rows in
  * chunks, rows with huge logits). */
 void lb_avx2_softmax_f32(size_t n, const float *x, float *y);
+void lb_avx2_softmax_f64(size_t n, const double *x, double *y);
+void lb_avx2_log_softmax_f64(size_t n, const double *x, double *y);
+void lb_avx2_log_softmax_stream_f64(size_t n, const double *x, double *y);
 void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y);

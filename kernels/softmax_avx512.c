@@ -17,10 +17,13 @@
  * latency chains; the same code with one row gives the same bits).
  *
  * What AVX-512 leaves to the AVX2 kernels: rows of 17 to 32 floats (AVX2
- * holds them in registers), the short-row backward passes, rows longer than LB_CACHED_ROW_BYTES (taken in
- * chunks), rows with |max| > 2^24 or a maximum near -FLT_MAX (clamped or
- * scalar exp: rare, and the AVX2 code for them is tested), and every f64
- * kernel. Those rows give exactly what the AVX2 table gives.
+ * holds them in registers), the short-row backward passes, rows longer than
+ * LB_CACHED_ROW_BYTES (taken in chunks), rows with |max| > 2^24 or a maximum
+ * near -FLT_MAX (clamped or scalar exp: rare, and the AVX2 code for them is
+ * tested), and of f64 the softmax backward pass (bound by memory, not by
+ * arithmetic) and the long rows. Those rows give exactly what the AVX2
+ * table gives. The f64 section below has softmax, log-softmax and the
+ * log-softmax backward pass (and the sweeps of the f64 cross-entropy).
  *
  * The exp values are the AVX2 ones bit for bit (exp_avx512.h); the double
  * sums add the same terms in another order, so the normalizers may differ
@@ -640,6 +643,204 @@ static void log_softmax_backward_stream_f32_avx512(size_t n, const float *logy, 
 }
 
 /* ------------------------------------------------------------------------ */
+/* f64                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* The f64 kernels of softmax_avx2.c eight lanes at a time, for rows that
+ * stay in cache (longer rows: the AVX2 kernels, online passes in chunks).
+ * The exp has the AVX2 bits (exp_avx512.h); sums run in eight lanes, folded
+ * every FOLD_VECTORS_F64 vectors, so they group the terms differently from
+ * AVX2's four lanes (last-bit differences in the normalizer). Tails are
+ * masked: lanes past the row read 0 (sums) or -inf (maximum). These are
+ * exp-bound in cache (the f64 exp is 17 operations per vector), which is
+ * what eight lanes halve. */
+#define FOLD_VECTORS_F64 64
+
+double lb_avx512_row_max_f64(size_t n, const double *x)
+{
+    const __m512d neg_inf = _mm512_set1_pd(-INFINITY);
+    __m512d mx[4] = {neg_inf, neg_inf, neg_inf, neg_inf};
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32)
+        for (int k = 0; k < 4; k++) mx[k] = _mm512_max_pd(mx[k], _mm512_loadu_pd(x + j + 8 * k));
+    for (int k = 0; j < n; j += 8, k++) {
+        __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
+        mx[k] = _mm512_max_pd(mx[k], _mm512_mask_loadu_pd(neg_inf, mask, x + j));
+    }
+    return _mm512_reduce_max_pd(_mm512_max_pd(_mm512_max_pd(mx[0], mx[1]), _mm512_max_pd(mx[2], mx[3])));
+}
+
+/* sum_j exp(x_j - m), e_j stored when e != NULL (e may be x); with
+ * skip_ties, entries equal to m are left out of the sum and counted in
+ * *ties (log-softmax's rest; their e_j = 1 is still stored). */
+LB_ALWAYS_INLINE double sum_exp_f64_impl(size_t n, const double *x, double m, double *e,
+                                         bool skip_ties, int64_t *ties)
+{
+    const __m512d vm = _mm512_set1_pd(m), zero = _mm512_setzero_pd();
+    __m512d total = zero, a0 = zero, a1 = zero;
+    int64_t tie_count = 0;
+    size_t j = 0, since_fold = 0;
+#define TERM(at, mask, acc)                                                                   \
+    do {                                                                                      \
+        __m512d x_ = _mm512_maskz_loadu_pd(mask, x + (at));                                  \
+        __m512d e_ = _mm512_maskz_mov_pd(mask, lb_exp512_shifted_f64(x_, vm));               \
+        if (e) _mm512_mask_storeu_pd(e + (at), mask, e_);                                     \
+        if (skip_ties) {                                                                      \
+            __mmask8 eq_ = _mm512_mask_cmp_pd_mask(mask, x_, vm, _CMP_EQ_OQ);                 \
+            tie_count += __builtin_popcount(eq_);                                             \
+            e_ = _mm512_maskz_mov_pd((__mmask8)~eq_, e_);                                     \
+        }                                                                                     \
+        acc = _mm512_add_pd(acc, e_);                                                         \
+    } while (0)
+    const __mmask8 all = (__mmask8)0xff;
+    for (; j + 16 <= n; j += 16) {
+        TERM(j, all, a0);
+        TERM(j + 8, all, a1);
+        if ((since_fold += 2) == FOLD_VECTORS_F64) {
+            total = _mm512_add_pd(total, _mm512_add_pd(a0, a1));
+            a0 = a1 = zero;
+            since_fold = 0;
+        }
+    }
+    for (; j < n; j += 8) {
+        __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
+        TERM(j, mask, a0);
+    }
+#undef TERM
+    if (ties) *ties = tie_count;
+    return lb_hsum512_f64(_mm512_add_pd(total, _mm512_add_pd(a0, a1)));
+}
+
+double lb_avx512_sum_exp_f64(size_t n, const double *x, double m, double *e)
+{
+    return sum_exp_f64_impl(n, x, m, e, false, NULL);
+}
+
+void lb_avx512_scale_f64(size_t n, double *y, double k)
+{
+    const __m512d vk = _mm512_set1_pd(k);
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        _mm512_storeu_pd(y + j, _mm512_mul_pd(_mm512_loadu_pd(y + j), vk));
+        _mm512_storeu_pd(y + j + 8, _mm512_mul_pd(_mm512_loadu_pd(y + j + 8), vk));
+    }
+    for (; j < n; j += 8) {
+        __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
+        _mm512_mask_storeu_pd(y + j, mask, _mm512_mul_pd(_mm512_maskz_loadu_pd(mask, y + j), vk));
+    }
+}
+
+/* The AVX-512 f64 forward kernels take the rows that stay in cache. */
+static bool row_for_avx512_f64(size_t n) { return n * sizeof(double) <= LB_CACHED_ROW_BYTES; }
+
+/* Softmax: m, e_j = exp(x_j - m) stored into y, y *= 1 / s (as AVX2). */
+static void softmax_f64_avx512(size_t n, const double *x, double *y)
+{
+    if (!row_for_avx512_f64(n)) {
+        lb_avx2_softmax_f64(n, x, y);
+        return;
+    }
+    double m = lb_avx512_row_max_f64(n, x);
+    switch (lb_avx2_classify_f64(n, x, m)) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f64(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
+    case AVX2_ROW_FINITE: break;
+    }
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
+    lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
+    double s = lb_avx512_sum_exp_f64(n, x, m, y);
+    if (isnan(s)) {
+        lb_avx2_fill_f64(n, y, NAN);
+        return;
+    }
+    lb_avx512_scale_f64(n, y, 1.0 / s);
+}
+
+/* Log-softmax: log s = log1p(rest + ties - 1) with the maximum's terms
+ * (exactly 1 each) kept out of rest, as max_and_log_sum_f64 in
+ * softmax_avx2.c; then y = (x - m) - log s. */
+LB_ALWAYS_INLINE void log_softmax_f64_impl(size_t n, const double *x, double *y, bool stream)
+{
+    if (!row_for_avx512_f64(n)) {
+        if (stream) lb_avx2_log_softmax_stream_f64(n, x, y);
+        else lb_avx2_log_softmax_f64(n, x, y);
+        return;
+    }
+    double m = lb_avx512_row_max_f64(n, x);
+    switch (lb_avx2_classify_f64(n, x, m)) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f64(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, -INFINITY); return;
+    case AVX2_ROW_FINITE: break;
+    }
+    int64_t ties;
+    double rest = sum_exp_f64_impl(n, x, m, NULL, true, &ties);
+    if (isnan(rest) || ties == 0) { /* ties == 0: m is a NaN */
+        lb_avx2_fill_f64(n, y, NAN);
+        return;
+    }
+    double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
+    const __m512d vm = _mm512_set1_pd(m), vl = _mm512_set1_pd(log_s);
+    const __mmask8 all = (__mmask8)0xff;
+    size_t j = 0;
+    if (stream) {
+        j = lb_head_to_align64(y, sizeof(double), n);
+        if (j > 0) {
+            __mmask8 mask = (__mmask8)lb_mask16(j);
+            _mm512_mask_storeu_pd(y, mask, _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(mask, x), vm), vl));
+        }
+        for (; j + 8 <= n; j += 8)
+            _mm512_stream_pd(y + j, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(x + j), vm), vl));
+    } else {
+        lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
+        for (; j + 8 <= n; j += 8)
+            _mm512_mask_storeu_pd(y + j, all, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(x + j), vm), vl));
+    }
+    if (j < n) {
+        __mmask8 mask = (__mmask8)lb_mask16(n - j);
+        _mm512_mask_storeu_pd(y + j, mask, _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(mask, x + j), vm), vl));
+    }
+    if (stream) _mm_sfence();
+}
+
+static void log_softmax_f64_avx512(size_t n, const double *x, double *y)
+{
+    log_softmax_f64_impl(n, x, y, false);
+}
+static void log_softmax_stream_f64_avx512(size_t n, const double *x, double *y)
+{
+    log_softmax_f64_impl(n, x, y, true);
+}
+
+/* Log-softmax backward: dx = dy - exp(logy) s, s = sum dy (as AVX2, which
+ * needs no split of s in double). Any row length: one sum, one sweep. */
+static void log_softmax_backward_f64_avx512(size_t n, const double *logy, const double *dy,
+                                            double *dx)
+{
+    __m512d total = _mm512_setzero_pd(), acc = total;
+    size_t j = 0, since_fold = 0;
+    for (; j + 8 <= n; j += 8) {
+        acc = _mm512_add_pd(acc, _mm512_loadu_pd(dy + j));
+        if (++since_fold == FOLD_VECTORS_F64) {
+            total = _mm512_add_pd(total, acc);
+            acc = _mm512_setzero_pd();
+            since_fold = 0;
+        }
+    }
+    if (j < n) acc = _mm512_add_pd(acc, _mm512_maskz_loadu_pd((__mmask8)lb_mask16(n - j), dy + j));
+    const __m512d vs = _mm512_set1_pd(lb_hsum512_f64(_mm512_add_pd(total, acc)));
+    for (j = 0; j + 8 <= n; j += 8) {
+        __m512d p = lb_exp512_any_f64(_mm512_loadu_pd(logy + j));
+        _mm512_storeu_pd(dx + j, _mm512_fnmadd_pd(p, vs, _mm512_loadu_pd(dy + j)));
+    }
+    if (j < n) {
+        __mmask8 mask = (__mmask8)lb_mask16(n - j);
+        __m512d p = lb_exp512_any_f64(_mm512_maskz_loadu_pd(mask, logy + j));
+        _mm512_mask_storeu_pd(dx + j, mask, _mm512_fnmadd_pd(p, vs, _mm512_maskz_loadu_pd(mask, dy + j)));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* The AVX-512 table                                                        */
 /* ------------------------------------------------------------------------ */
 
@@ -660,5 +861,13 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->xent_row_f32 = lb_avx512_xent_row_f32;
     t->xent_row_stream_f32 = lb_avx512_xent_row_stream_f32;
     t->mse_row_f32 = lb_avx512_mse_row_f32;
+    t->softmax_f64 = softmax_f64_avx512;
+    t->softmax_stream_f64 = softmax_f64_avx512; /* exp-bound: as on AVX2 */
+    t->log_softmax_f64 = log_softmax_f64_avx512;
+    t->log_softmax_stream_f64 = log_softmax_stream_f64_avx512;
+    t->log_softmax_backward_f64 = log_softmax_backward_f64_avx512;
+    t->log_softmax_backward_stream_f64 = log_softmax_backward_f64_avx512; /* as on AVX2 */
+    t->xent_row_f64 = lb_avx512_xent_row_f64;
+    t->xent_row_stream_f64 = lb_avx512_xent_row_f64;
     t->mae_row_f32 = lb_avx512_mae_row_f32;
 }

@@ -10,6 +10,9 @@
  *   exp(x - m), each way of forming x - m, with and without the floor
  *   exp(t) for any t (the log-softmax backward form): every 61st float of
  *                                [-120, 100], and NaN, +-inf
+ *   f64 exp(x - m) and exp(t) for any t: random arguments over their
+ *                                ranges, the subnormal-result range, t / ln2
+ *                                at half-integers, edge values
  *   log1p of four doubles (the short-row groups' logarithms): within 4
  *                                double ulp of log1pl (measured max 1.93 over
  *                                [0, 2^52), log-uniform, and edge values)
@@ -165,6 +168,69 @@ Test(simd_exp_avx512, shifted_forms_match_avx2)
         }
     }
     cr_assert(compared > 20000 * 16, "%zu compared", compared);
+}
+
+/* f64: eight exps both ways, bitwise (NaN: both NaN). */
+static uint64_t bits64(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static void check_f64_lanes(const double t[8], const double m_or_nan)
+{
+    double a[8], b[8];
+    bool shifted = !isnan(m_or_nan);
+    if (shifted) {
+        _mm512_storeu_pd(a, lb_exp512_shifted_f64(_mm512_loadu_pd(t), _mm512_set1_pd(m_or_nan)));
+        for (int h = 0; h < 2; h++)
+            _mm256_storeu_pd(b + 4 * h, lb_exp_shifted_f64_avx2(_mm256_loadu_pd(t + 4 * h),
+                                                                _mm256_set1_pd(m_or_nan)));
+    } else {
+        _mm512_storeu_pd(a, lb_exp512_any_f64(_mm512_loadu_pd(t)));
+        for (int h = 0; h < 2; h++)
+            _mm256_storeu_pd(b + 4 * h, lb_exp_any_f64_avx2(_mm256_loadu_pd(t + 4 * h)));
+    }
+    for (int k = 0; k < 8; k++)
+        cr_assert(isnan(a[k]) ? isnan(b[k]) : bits64(a[k]) == bits64(b[k]),
+                  "exp f64 (%s) of %a (m %a): %a (avx512) vs %a (avx2)",
+                  shifted ? "shifted" : "any", t[k], m_or_nan, a[k], b[k]);
+}
+
+/* exp(x - m) for x <= m (the f64 softmax, log-softmax and cross-entropy
+ * sweeps) and exp(t) for any t (the f64 log-softmax backward): random
+ * arguments over the whole range each form takes, the subnormal-result
+ * range densely, ties of t / ln2 at half-integers, and the edge values. */
+Test(simd_exp_avx512, f64_forms_match_avx2)
+{
+    tu_rng r = {5121};
+    double t[8];
+    for (int rep = 0; rep < 400000; rep++) {
+        double m = rep % 3 == 0 ? tu_uniform(&r, -1e6, 1e6) : tu_uniform(&r, -5, 5);
+        double width = rep % 5 == 0 ? 800.0 : rep % 5 == 1 ? 0.5 : tu_uniform(&r, 1, 60);
+        for (int k = 0; k < 8; k++) t[k] = m - tu_uniform(&r, 0, width);
+        if (rep % 11 == 0) t[2] = m;
+        if (rep % 13 == 0) t[5] = -INFINITY;
+        check_f64_lanes(t, m);
+        for (int k = 0; k < 8; k++) t[k] = tu_uniform(&r, -760, 720);
+        check_f64_lanes(t, NAN);
+    }
+    for (int rep = 0; rep < 100000; rep++) { /* results near and below DBL_MIN */
+        for (int k = 0; k < 8; k++) t[k] = tu_uniform(&r, -746.5, -700);
+        check_f64_lanes(t, 0.0);
+        check_f64_lanes(t, NAN);
+    }
+    for (int k = -1600; k < 1600; k += 8) { /* t / ln2 near half-integers */
+        for (int l = 0; l < 8; l++) t[l] = (k + l + 0.5) * 0x1.62e42fefa39efp-1;
+        check_f64_lanes(t, NAN);
+        for (int l = 0; l < 8; l++) t[l] = -fabs(t[l]);
+        check_f64_lanes(t, 0.0);
+    }
+    const double specials[8] = {NAN, INFINITY, -INFINITY, 709.78, 710.0, 711.0, -745.2, -746.0};
+    check_f64_lanes(specials, NAN);
+    const double specials2[8] = {-DBL_MAX, DBL_MAX, DBL_MIN, -DBL_MIN, 0.0, -0.0, -1e300, 1e-300};
+    check_f64_lanes(specials2, NAN);
 }
 
 static double ulps_from(double got, long double want)
