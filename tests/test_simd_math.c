@@ -59,19 +59,6 @@ static uint64_t ulp_f64(double a, double b)
     return ia > ib ? (uint64_t)ia - (uint64_t)ib : (uint64_t)ib - (uint64_t)ia;
 }
 
-static float from_bits_f32(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint32_t bits_f32(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
 
 /* exp(x - m) of the kernels, one lane, in the form they pick for m (or
  * with the clamp forced) */
@@ -96,7 +83,7 @@ static uint64_t max_ulp_negative_range(uint32_t from, uint32_t to, uint32_t stri
     for (uint64_t u = from; u <= to; u += 8 * (uint64_t)stride) {
         for (int k = 0; k < 8; k++) {
             uint64_t v = u + (uint64_t)k * stride;
-            t[k] = from_bits_f32((uint32_t)(v > to ? to : v));
+            t[k] = tu_from_bits_f32((uint32_t)(v > to ? to : v));
         }
         _mm256_storeu_ps(e, lb_exp_f32_avx2(_mm256_loadu_ps(t), _mm256_setzero_ps()));
         for (int k = 0; k < 8; k++) {
@@ -113,7 +100,7 @@ static uint64_t max_ulp_negative_range(uint32_t from, uint32_t to, uint32_t stri
 Test(simd_exp, f32_dense_over_the_kernel_range)
 {
     float worst = 0;
-    uint64_t max = max_ulp_negative_range(bits_f32(-0.0f), bits_f32(-104.0f), 61, &worst);
+    uint64_t max = max_ulp_negative_range(tu_bits_f32(-0.0f), tu_bits_f32(-104.0f), 61, &worst);
     cr_expect(max <= 1, "exp f32 on [-104, 0]: %llu ulp at %a", (unsigned long long)max, worst);
     cr_log_info("exp f32 dense [-104,0]: max %llu ulp", (unsigned long long)max);
 }
@@ -122,7 +109,7 @@ Test(simd_exp, f32_every_float_of_the_underflow_range)
 {
     /* results below FLT_MIN: must be the right subnormal (or 0), not flushed */
     float worst = 0;
-    uint64_t max = max_ulp_negative_range(bits_f32(-87.0f), bits_f32(-104.0f), 1, &worst);
+    uint64_t max = max_ulp_negative_range(tu_bits_f32(-87.0f), tu_bits_f32(-104.0f), 1, &worst);
     cr_expect(max <= 1, "exp f32 on [-104, -87]: %llu ulp at %a", (unsigned long long)max, worst);
     float e = shifted_exp(-100.0f, 0.0f);
     cr_expect(e > 0 && e < FLT_MIN, "exp(-100) = %a must be subnormal", e);

@@ -42,19 +42,6 @@ TestSuite(simd_exp_avx512, .init = require_avx512);
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #include "exp_avx512.h"
 
-static float from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint32_t bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
 
 /* 16 exps both ways; false (with the first lane that differs) unless the
  * bits agree. NaN results only have to agree in being NaN. */
@@ -73,7 +60,7 @@ static bool same_exps(const float t[16], bool any_argument, int *lane, float *a,
         _mm256_storeu_ps(e2 + 8, lb_exp_f32_avx2(_mm256_loadu_ps(t + 8), _mm256_setzero_ps()));
     }
     for (int k = 0; k < 16; k++) {
-        bool same = isnan(e5[k]) ? isnan(e2[k]) : bits(e5[k]) == bits(e2[k]);
+        bool same = isnan(e5[k]) ? isnan(e2[k]) : tu_bits_f32(e5[k]) == tu_bits_f32(e2[k]);
         if (!same) {
             *lane = k, *a = e5[k], *b = e2[k];
             return false;
@@ -91,7 +78,7 @@ static uint64_t check_range(uint32_t from, uint32_t to, uint32_t stride, bool an
     for (uint64_t u = from; u <= to; u += 16 * (uint64_t)stride) {
         for (int k = 0; k < 16; k++) {
             uint64_t v = u + (uint64_t)k * stride;
-            t[k] = from_bits((uint32_t)(v > to ? to : v));
+            t[k] = tu_from_bits_f32((uint32_t)(v > to ? to : v));
         }
         int lane;
         float a, b;
@@ -107,16 +94,16 @@ Test(simd_exp_avx512, exp_matches_avx2_over_the_kernel_range)
 {
     const char *exhaustive = getenv("LB_TEST_EXHAUSTIVE");
     uint32_t stride = exhaustive && strcmp(exhaustive, "1") == 0 ? 1 : 61;
-    uint64_t n = check_range(bits(-0.0f), bits(-104.0f), stride, false);
-    n += check_range(bits(-87.0f), bits(-104.0f), 1, false); /* subnormal results */
+    uint64_t n = check_range(tu_bits_f32(-0.0f), tu_bits_f32(-104.0f), stride, false);
+    n += check_range(tu_bits_f32(-87.0f), tu_bits_f32(-104.0f), 1, false); /* subnormal results */
     cr_log_info("exp f32 avx512 == avx2 on %llu floats of [-104, 0] (stride %u)",
                 (unsigned long long)n, stride);
 }
 
 Test(simd_exp_avx512, any_argument_matches_avx2)
 {
-    check_range(bits(0.0f), bits(100.0f), 61, true);
-    check_range(bits(-0.0f), bits(-120.0f), 61, true);
+    check_range(tu_bits_f32(0.0f), tu_bits_f32(100.0f), 61, true);
+    check_range(tu_bits_f32(-0.0f), tu_bits_f32(-120.0f), 61, true);
     const float specials[16] = {NAN, INFINITY, -INFINITY, 88.7f, 89.0f, 89.5f, -103.9f, -104.0f,
                                 -110.0f, -1e30f, 1e30f, FLT_MAX, -FLT_MAX, FLT_MIN, -FLT_MIN, 0.0f};
     int lane;
@@ -160,7 +147,7 @@ Test(simd_exp_avx512, shifted_forms_match_avx2)
                                                     _mm256_loadu_ps(x + 8 * h), _mm256_set1_ps(-m),
                                                     _mm256_set1_ps(floor), false, mode));
                 for (int k = 0; k < 16; k++)
-                    cr_assert(bits(a[k]) == bits(b[k]),
+                    cr_assert(tu_bits_f32(a[k]) == tu_bits_f32(b[k]),
                               "exp(%a - %a), mode %d, floor %d: %a (avx512) vs %a (avx2)",
                               (double)x[k], (double)m, (int)mode, f, (double)a[k], (double)b[k]);
                 compared += 16;
@@ -171,13 +158,6 @@ Test(simd_exp_avx512, shifted_forms_match_avx2)
 }
 
 /* f64: eight exps both ways, bitwise (NaN: both NaN). */
-static uint64_t bits64(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    return u;
-}
-
 static void check_f64_lanes(const double t[8], const double m_or_nan)
 {
     double a[8], b[8];
@@ -193,7 +173,7 @@ static void check_f64_lanes(const double t[8], const double m_or_nan)
             _mm256_storeu_pd(b + 4 * h, lb_exp_any_f64_avx2(_mm256_loadu_pd(t + 4 * h)));
     }
     for (int k = 0; k < 8; k++)
-        cr_assert(isnan(a[k]) ? isnan(b[k]) : bits64(a[k]) == bits64(b[k]),
+        cr_assert(isnan(a[k]) ? isnan(b[k]) : tu_bits_f64(a[k]) == tu_bits_f64(b[k]),
                   "exp f64 (%s) of %a (m %a): %a (avx512) vs %a (avx2)",
                   shifted ? "shifted" : "any", t[k], m_or_nan, a[k], b[k]);
 }

@@ -67,6 +67,27 @@ static int64_t ordered_f64(double d)
     return i < 0 ? INT64_MIN - i : i;
 }
 
+uint32_t tu_bits_f32(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+float tu_from_bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+uint64_t tu_bits_f64(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
 uint64_t tu_ulp_f32(float a, float b)
 {
     if (isnan(a) || isnan(b)) return (isnan(a) && isnan(b)) ? 0 : UINT64_MAX;

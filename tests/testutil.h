@@ -27,6 +27,10 @@ void tu_fill_f64(tu_rng *r, double *v, size_t n, double lo, double hi);
  * both are the same NaN class or the same infinity). */
 uint64_t tu_ulp_f32(float a, float b);
 uint64_t tu_ulp_f64(double a, double b);
+/* The bit patterns of floats and doubles, and back. */
+uint32_t tu_bits_f32(float f);
+float tu_from_bits_f32(uint32_t u);
+uint64_t tu_bits_f64(double d);
 /* |a - b| <= abs_tol + rel_tol * |b|, with NaN == NaN and equal infinities. */
 bool tu_close(double a, double b, double rel_tol, double abs_tol);
 
