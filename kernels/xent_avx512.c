@@ -11,8 +11,9 @@
  * smoothing, dense targets) take the AVX2 kernel's sweeps in 16 lanes
  * ("general coefficients" below). Plain rows of 17 to 32 classes, long
  * plain rows and rows with huge logits are the AVX2 kernel's; rows the
- * reference must take (NaN, infinities) go there directly. f64: plain rows
- * of 33 entries or more that stay in cache (the rest: AVX2).
+ * reference must take (NaN, infinities) go there directly. f64: rows of 33
+ * entries or more, plain ones when they stay in cache, general ones at any
+ * length (the rest: AVX2).
  */
 #include "internal.h"
 #include "exp_avx512.h"
@@ -288,6 +289,104 @@ void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const 
 
 /* ---- f64 ---------------------------------------------------------------- */
 
+/* f64 rows with general coefficients (class weights with smoothing, dense
+ * targets), as xent_sweep_f64 / xent_grad_sweep_f64 in xent_avx2.c form
+ * them, eight lanes at a time with masked tails: a_j = w_j (tc t_j + sc),
+ * e_j = exp(x_j - m) stored into the gradient row, rest = sum of e_j off
+ * the maximum, ties, A = sum a_j, D = sum_{a_j != 0} a_j (x_j - m), folded
+ * every FOLD_VECTORS_F64_XENT vectors; then grad_j = (e_j A / s - a_j)
+ * grad_mul. */
+#define FOLD_VECTORS_F64_XENT 64
+
+LB_ALWAYS_INLINE __m512d coef8_f64(const lb_xent_coef_f64 *c, size_t j, __m512i idx, __m512i tgt,
+                                   __m512d tc, __m512d sc, __mmask8 mask, bool dense,
+                                   bool weighted)
+{
+    __m512d t = dense ? _mm512_maskz_loadu_pd(mask, c->dense_targets + j)
+                      : _mm512_maskz_mov_pd(_mm512_cmpeq_epi64_mask(idx, tgt), _mm512_set1_pd(1.0));
+    __m512d a = _mm512_fmadd_pd(tc, t, sc);
+    if (weighted) a = _mm512_mul_pd(a, _mm512_maskz_loadu_pd(mask, c->weights + j));
+    return _mm512_maskz_mov_pd(mask, a);
+}
+
+LB_ALWAYS_INLINE double general_row_f64_impl(size_t n, const double *x,
+                                             const lb_xent_coef_f64 *c, double *grad,
+                                             double grad_mul, double m, bool dense, bool weighted)
+{
+    const __m512d vm = _mm512_set1_pd(m), zero = _mm512_setzero_pd();
+    const __m512d tc = _mm512_set1_pd(c->target_coef), sc = _mm512_set1_pd(c->smooth_coef);
+    const __m512i tgt = _mm512_set1_epi64(dense ? -1 : (int64_t)c->target);
+    const __m512i step = _mm512_set1_epi64(8);
+    __m512i idx = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    __m512d rest = zero, coef = zero, dot = zero, r0 = zero, a0 = zero, d0 = zero;
+    int64_t ties = 0;
+    size_t since_fold = 0;
+    for (size_t j = 0; j < n; j += 8) {
+        __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
+        __m512d xv = _mm512_maskz_loadu_pd(mask, x + j);
+        __m512d e = _mm512_maskz_mov_pd(mask, lb_exp512_shifted_f64(xv, vm));
+        if (grad) _mm512_mask_storeu_pd(grad + j, mask, e);
+        __mmask8 eq = _mm512_mask_cmp_pd_mask(mask, xv, vm, _CMP_EQ_OQ);
+        ties += __builtin_popcount(eq);
+        __m512d a = coef8_f64(c, j, idx, tgt, tc, sc, mask, dense, weighted);
+        __mmask8 nonzero = _mm512_cmp_pd_mask(a, zero, _CMP_NEQ_UQ); /* NaN counts */
+        r0 = _mm512_add_pd(r0, _mm512_maskz_mov_pd((__mmask8)~eq, e));
+        a0 = _mm512_add_pd(a0, a);
+        d0 = _mm512_add_pd(d0, _mm512_maskz_mov_pd(nonzero, _mm512_mul_pd(a, _mm512_sub_pd(xv, vm))));
+        idx = _mm512_add_epi64(idx, step);
+        if (++since_fold == FOLD_VECTORS_F64_XENT || j + 8 >= n) {
+            rest = _mm512_add_pd(rest, r0);
+            coef = _mm512_add_pd(coef, a0);
+            dot = _mm512_add_pd(dot, d0);
+            r0 = a0 = d0 = zero;
+            since_fold = 0;
+        }
+    }
+    double rest_sum = lb_hsum512_f64(rest), coef_sum = lb_hsum512_f64(coef);
+    if (isnan(rest_sum)) { /* a NaN entry (x may already be overwritten: decide here) */
+        if (grad) lb_avx2_fill_f64(n, grad, NAN);
+        return NAN;
+    }
+    double s_minus_one = rest_sum + ((double)ties - 1.0), s = 1.0 + s_minus_one;
+    double loss = coef_sum * lb_log1p_nonneg(s_minus_one) - lb_hsum512_f64(dot);
+    if (grad) {
+        const __m512d vk = _mm512_set1_pd(coef_sum / s), gm = _mm512_set1_pd(grad_mul);
+        idx = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+        for (size_t j = 0; j < n; j += 8) {
+            __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
+            __m512d a = coef8_f64(c, j, idx, tgt, tc, sc, mask, dense, weighted);
+            __m512d g = _mm512_fmsub_pd(_mm512_maskz_loadu_pd(mask, grad + j), vk, a);
+            _mm512_mask_storeu_pd(grad + j, mask, _mm512_mul_pd(g, gm));
+            idx = _mm512_add_epi64(idx, step);
+        }
+    }
+    return loss;
+}
+
+static double general_row_f64_00(size_t n, const double *x, const lb_xent_coef_f64 *c, double *g, double gm, double m) { return general_row_f64_impl(n, x, c, g, gm, m, false, false); }
+static double general_row_f64_01(size_t n, const double *x, const lb_xent_coef_f64 *c, double *g, double gm, double m) { return general_row_f64_impl(n, x, c, g, gm, m, false, true); }
+static double general_row_f64_10(size_t n, const double *x, const lb_xent_coef_f64 *c, double *g, double gm, double m) { return general_row_f64_impl(n, x, c, g, gm, m, true, false); }
+static double general_row_f64_11(size_t n, const double *x, const lb_xent_coef_f64 *c, double *g, double gm, double m) { return general_row_f64_impl(n, x, c, g, gm, m, true, true); }
+
+/* Edge rows go to the reference, as general_xent_row_f64 in xent_avx2.c
+ * sends them; any row length (the sweeps stream through the row twice). */
+static double general_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *c,
+                                   double *grad, double grad_mul)
+{
+    double m = lb_avx512_row_max_f64(n, x);
+    if (lb_avx2_classify_f64(n, x, m) != AVX2_ROW_FINITE)
+        return lb_ref_xent_row_f64(n, x, c, grad, grad_mul);
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
+    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(double));
+    if (c->dense_targets) lb_avx2_prefetch_next_row(c->dense_targets + n, n * sizeof(double));
+    switch ((c->dense_targets != NULL) * 2 + (c->weights != NULL)) {
+    case 0: return general_row_f64_00(n, x, c, grad, grad_mul, m);
+    case 1: return general_row_f64_01(n, x, c, grad, grad_mul, m);
+    case 2: return general_row_f64_10(n, x, c, grad, grad_mul, m);
+    default: return general_row_f64_11(n, x, c, grad, grad_mul, m);
+    }
+}
+
 /* Plain f64 rows that stay in cache, as lb_avx2_xent_row_f64 forms them:
  * rest = sum_{j != t} exp(x_j - m) with e_j stored into the gradient row
  * (eight lanes: the AVX2 exp bits, sums grouped differently), the row
@@ -301,6 +400,7 @@ double lb_avx512_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 
     /* rows of up to 32 entries: AVX2 (the two masked sweeps around the
      * target cost more than they save there: 1024 x 10 took 72-85 us against
      * AVX2's 64-71) */
+    if (!plain && n > 32) return general_xent_row_f64(n, x, coef, grad, grad_mul);
     if (!plain || n <= 32 || n * sizeof(double) > LB_CACHED_ROW_BYTES)
         return lb_avx2_xent_row_f64(n, x, coef, grad, grad_mul);
     size_t t = coef->target;
