@@ -1023,9 +1023,9 @@ static void regression_agreement(bool f64, bool squared)
 static void regression_streaming_offsets(bool squared)
 {
     tu_rng r = {142};
-    size_t n = 1000;
+    size_t n = 1000, cap = n + 40; /* cap: a multiple of 16 floats, as aligned_alloc needs */
     float *p = malloc(n * sizeof *p), *t = malloc(n * sizeof *t);
-    float *l1 = aligned_alloc(64, (n + 32) * sizeof *l1), *d1 = aligned_alloc(64, (n + 32) * sizeof *d1);
+    float *l1 = aligned_alloc(64, cap * sizeof *l1), *d1 = aligned_alloc(64, cap * sizeof *d1);
     float *l2 = malloc(n * sizeof *l2), *d2 = malloc(n * sizeof *d2);
     for (size_t j = 0; j < n; j++) {
         p[j] = (float)tu_uniform(&r, -3, 3);
@@ -1034,15 +1034,15 @@ static void regression_streaming_offsets(bool squared)
     double s2 = (squared ? ref_table.mse_row_f32 : ref_table.mae_row_f32)(n, p, t, l2, d2, 0.25, false);
     for (size_t off_l = 0; off_l < 16; off_l++) {
         for (size_t off_d = off_l; off_d < off_l + 2; off_d++) {
-            memset(l1, 0x5a, (n + 32) * sizeof *l1);
-            memset(d1, 0x5a, (n + 32) * sizeof *d1);
+            memset(l1, 0x5a, cap * sizeof *l1);
+            memset(d1, 0x5a, cap * sizeof *d1);
             double s1 = (squared ? simd_table.mse_row_f32 : simd_table.mae_row_f32)(
                 n, p, t, l1 + off_l, d1 + off_d, 0.25, true);
             cr_assert(memcmp(l1 + off_l, l2, n * sizeof *l2) == 0, "losses differ at offset %zu", off_l);
             cr_assert(memcmp(d1 + off_d, d2, n * sizeof *d2) == 0, "derivatives differ at offset %zu", off_d);
             for (size_t j = 0; j < off_l; j++) cr_assert(((uint32_t *)l1)[j] == 0x5a5a5a5au);
-            for (size_t j = off_l + n; j < n + 32; j++) cr_assert(((uint32_t *)l1)[j] == 0x5a5a5a5au);
-            for (size_t j = off_d + n; j < n + 32; j++) cr_assert(((uint32_t *)d1)[j] == 0x5a5a5a5au);
+            for (size_t j = off_l + n; j < cap; j++) cr_assert(((uint32_t *)l1)[j] == 0x5a5a5a5au);
+            for (size_t j = off_d + n; j < cap; j++) cr_assert(((uint32_t *)d1)[j] == 0x5a5a5a5au);
             cr_assert(fabs(s1 - s2) <= 1e-12 * fabs(s2), "row sums %.17g vs %.17g", s1, s2);
         }
     }
