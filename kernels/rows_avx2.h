@@ -47,13 +47,13 @@ void lb_avx2_scale_f64(size_t n, double *y, double k);
 /* y_j = exp(x_j - m) * k (y may be x); f64 long rows (f32 ones go in chunks) */
 void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k, double *y);
 
-/* The f32 row kernels of the AVX2 table, also the AVX-512 kernels' path for
- * the rows those leave to AVX2 (short rows in registers, long rows in
- * chunks, rows with huge logits). */
-void lb_avx2_softmax_f32(size_t n, const float *x, float *y);
+/* Row kernels of the AVX2 table, also the AVX-512 kernels' path for the
+ * rows those leave to AVX2 (short rows in registers, long rows in chunks or
+ * online passes, rows with huge logits). */
 void lb_avx2_softmax_f64(size_t n, const double *x, double *y);
 void lb_avx2_log_softmax_f64(size_t n, const double *x, double *y);
 void lb_avx2_log_softmax_stream_f64(size_t n, const double *x, double *y);
+void lb_avx2_softmax_f32(size_t n, const float *x, float *y);
 void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y);

@@ -686,11 +686,11 @@ double lb_avx512_row_max_f64(size_t n, const double *x)
     return _mm512_reduce_max_pd(_mm512_max_pd(_mm512_max_pd(mx[0], mx[1]), _mm512_max_pd(mx[2], mx[3])));
 }
 
-/* sum_j exp(x_j - m), e_j stored when e != NULL (e may be x); with
- * skip_ties, entries equal to m are left out of the sum and counted in
- * *ties (log-softmax's rest; their e_j = 1 is still stored). */
+/* sum_j exp(x_j - m), e_j stored when e != NULL (e may be x); with ties
+ * != NULL, entries equal to m are left out of the sum and counted in *ties
+ * (log-softmax's rest; their e_j = 1 is still stored). */
 LB_ALWAYS_INLINE double sum_exp_f64_impl(size_t n, const double *x, double m, double *e,
-                                         bool skip_ties, int64_t *ties)
+                                         int64_t *ties)
 {
     const __m512d vm = _mm512_set1_pd(m), zero = _mm512_setzero_pd();
     __m512d total = zero, a0 = zero, a1 = zero;
@@ -701,7 +701,7 @@ LB_ALWAYS_INLINE double sum_exp_f64_impl(size_t n, const double *x, double m, do
         __m512d x_ = _mm512_maskz_loadu_pd(mask, x + (at));                                  \
         __m512d e_ = _mm512_maskz_mov_pd(mask, lb_exp512_shifted_f64(x_, vm));               \
         if (e) _mm512_mask_storeu_pd(e + (at), mask, e_);                                     \
-        if (skip_ties) {                                                                      \
+        if (ties) {                                                                           \
             __mmask8 eq_ = _mm512_mask_cmp_pd_mask(mask, x_, vm, _CMP_EQ_OQ);                 \
             tie_count += __builtin_popcount(eq_);                                             \
             e_ = _mm512_maskz_mov_pd((__mmask8)~eq_, e_);                                     \
@@ -729,7 +729,7 @@ LB_ALWAYS_INLINE double sum_exp_f64_impl(size_t n, const double *x, double m, do
 
 double lb_avx512_sum_exp_f64(size_t n, const double *x, double m, double *e)
 {
-    return sum_exp_f64_impl(n, x, m, e, false, NULL);
+    return sum_exp_f64_impl(n, x, m, e, NULL);
 }
 
 void lb_avx512_scale_f64(size_t n, double *y, double k)
@@ -789,7 +789,7 @@ LB_ALWAYS_INLINE void log_softmax_f64_impl(size_t n, const double *x, double *y,
     case AVX2_ROW_FINITE: break;
     }
     int64_t ties;
-    double rest = sum_exp_f64_impl(n, x, m, NULL, true, &ties);
+    double rest = sum_exp_f64_impl(n, x, m, NULL, &ties);
     if (isnan(rest) || ties == 0) { /* ties == 0: m is a NaN */
         lb_avx2_fill_f64(n, y, NAN);
         return;
@@ -797,7 +797,6 @@ LB_ALWAYS_INLINE void log_softmax_f64_impl(size_t n, const double *x, double *y,
     double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
     lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
     const __m512d vm = _mm512_set1_pd(m), vl = _mm512_set1_pd(log_s);
-    const __mmask8 all = (__mmask8)0xff;
     size_t j = 0;
     if (stream) {
         j = lb_head_to_align64(y, sizeof(double), n);
@@ -810,7 +809,7 @@ LB_ALWAYS_INLINE void log_softmax_f64_impl(size_t n, const double *x, double *y,
     } else {
         lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
         for (; j + 8 <= n; j += 8)
-            _mm512_mask_storeu_pd(y + j, all, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(x + j), vm), vl));
+            _mm512_storeu_pd(y + j, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(x + j), vm), vl));
     }
     if (j < n) {
         __mmask8 mask = (__mmask8)lb_mask16(n - j);

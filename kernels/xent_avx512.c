@@ -396,13 +396,13 @@ static double general_xent_row_f64(size_t n, const double *x, const lb_xent_coef
 double lb_avx512_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *coef,
                               double *grad, double grad_mul)
 {
-    bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
     /* rows of up to 32 entries: AVX2 (the two masked sweeps around the
      * target cost more than they save there: 1024 x 10 took 72-85 us against
-     * AVX2's 64-71) */
-    if (!plain && n > 32) return general_xent_row_f64(n, x, coef, grad, grad_mul);
-    if (!plain || n <= 32 || n * sizeof(double) > LB_CACHED_ROW_BYTES)
+     * AVX2's 64-71); long plain rows: AVX2's online passes */
+    bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
+    if (n <= 32 || (plain && n * sizeof(double) > LB_CACHED_ROW_BYTES))
         return lb_avx2_xent_row_f64(n, x, coef, grad, grad_mul);
+    if (!plain) return general_xent_row_f64(n, x, coef, grad, grad_mul);
     size_t t = coef->target;
     double a = coef->target_coef;
     double x_t = x[t]; /* grad may be x: keep the target logit */
