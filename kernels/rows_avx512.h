@@ -7,6 +7,7 @@
 #define LOSSBLAS_ROWS_AVX512_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Row maximum, and the row minimum in *lo; a NaN entry may or may not show
  * in either (the normalizer catches it). */
@@ -40,5 +41,12 @@ void lb_avx512_scale_f64(size_t n, double *y, double k);
  * kernels (exp values, then one scaled streaming sweep; 16 KiB, as
  * LB_STREAM_STAGE_BYTES in softmax_avx2.c). */
 #define LB_AVX512_STAGE_FLOATS 4096
+/* A 64-byte aligned stage of LB_AVX512_STAGE_FLOATS + 16 floats, offset to
+ * x's place within its 64-byte line: the sweeps align their loads to x, so
+ * their stores into the stage line up too. */
+static inline float *lb_stage_like(float *stage, const float *x)
+{
+    return stage + ((uintptr_t)x & 63) / sizeof(float);
+}
 
 #endif /* LOSSBLAS_ROWS_AVX512_H */

@@ -51,6 +51,14 @@ float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo)
 {
     const __m512 neg_inf = _mm512_set1_ps(-INFINITY), pos_inf = _mm512_set1_ps(INFINITY);
     __m512 mx[4] = {neg_inf, neg_inf, neg_inf, neg_inf}, mn[4] = {pos_inf, pos_inf, pos_inf, pos_inf};
+    size_t head = lb_head_to_align64(x, sizeof(float), n);
+    if (head > 0) { /* masked head: the loads below stay within 64-byte lines */
+        __mmask16 mask = lb_mask16(head);
+        mx[3] = _mm512_mask_loadu_ps(neg_inf, mask, x);
+        mn[3] = _mm512_mask_loadu_ps(pos_inf, mask, x);
+        x += head;
+        n -= head;
+    }
     size_t j = 0;
     for (; j + 64 <= n; j += 64) {
         for (int k = 0; k < 4; k++) {
@@ -208,7 +216,11 @@ double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, flo
 void lb_avx512_scale_f32(size_t n, float *y, float k)
 {
     const __m512 vk = _mm512_set1_ps(k);
-    size_t j = 0;
+    size_t j = lb_head_to_align64(y, sizeof(float), n);
+    if (j > 0) {
+        __mmask16 mask = lb_mask16(j);
+        _mm512_mask_storeu_ps(y, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, y), vk));
+    }
     for (; j + 32 <= n; j += 32) {
         _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_loadu_ps(y + j), vk));
         _mm512_storeu_ps(y + j + 16, _mm512_mul_ps(_mm512_loadu_ps(y + j + 16), vk));
@@ -313,7 +325,8 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
         else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
         return;
     }
-    float e[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64)));
+    float stage[LB_AVX512_STAGE_FLOATS + 16] __attribute__((aligned(64)));
+    float *e = lb_stage_like(stage, x);
     double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e, ahead, true);
     if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
     else lb_avx512_stream_scaled_f32(n, e, (float)(1.0 / s), y, n, 0.0f);
@@ -351,6 +364,15 @@ LB_ALWAYS_INLINE double sum_exp_rest_impl(size_t n, const float *x, float m, flo
     __m512d total = zero, lo = zero, hi = zero;
     int64_t count = 0;
     size_t j = 0, since_fold = 0;
+#define MASKED_VECTOR(at, in_row)                                                             \
+    do {                                                                                      \
+        __m512 v = _mm512_mask_loadu_ps(vm, in_row, x + (at));                                \
+        __mmask16 eq = _mm512_mask_cmp_ps_mask(in_row, v, vm, _CMP_EQ_OQ);                    \
+        count += __builtin_popcount(eq);                                                      \
+        __m512 e = _mm512_maskz_mov_ps(in_row & (__mmask16)~eq,                               \
+                                       lb_exp512_shifted_f32(v, minus_m, floor, floored, false, mode)); \
+        lb_acc16_f32_in_f64(&lo, &hi, e);                                                     \
+    } while (0)
     for (; j + 32 <= n; j += 32) {
         __m512 x0 = _mm512_loadu_ps(x + j), x1 = _mm512_loadu_ps(x + j + 16);
         __mmask16 eq0 = _mm512_cmp_ps_mask(x0, vm, _CMP_EQ_OQ);
@@ -375,15 +397,9 @@ LB_ALWAYS_INLINE double sum_exp_rest_impl(size_t n, const float *x, float m, flo
             since_fold = 0;
         }
     }
-    for (; j < n; j += 16) { /* up to 31 left: a whole vector, then a masked one */
-        __mmask16 in_row = lb_mask16(n - j < 16 ? n - j : 16);
-        __m512 v = _mm512_mask_loadu_ps(vm, in_row, x + j);
-        __mmask16 eq = _mm512_mask_cmp_ps_mask(in_row, v, vm, _CMP_EQ_OQ);
-        count += __builtin_popcount(eq);
-        __m512 e = _mm512_maskz_mov_ps(in_row & (__mmask16)~eq,
-                                       lb_exp512_shifted_f32(v, minus_m, floor, floored, false, mode));
-        lb_acc16_f32_in_f64(&lo, &hi, e);
-    }
+    for (; j < n; j += 16) /* up to 31 left: a whole vector, then a masked one */
+        MASKED_VECTOR(j, lb_mask16(n - j < 16 ? n - j : 16));
+#undef MASKED_VECTOR
     total = _mm512_add_pd(total, _mm512_add_pd(lo, hi));
     *ties = count;
     return lb_hsum512_f64(total);
@@ -405,19 +421,19 @@ static double sum_exp_rest(size_t n, const float *x, float m, float lo, int64_t 
 #undef SUM_EXP_REST
 }
 
-/* y_j = (x_j - c_hi) - c_lo; streaming stores (aligned body) when stream. */
+/* y_j = (x_j - c_hi) - c_lo: a masked head up to y's first 64-byte boundary,
+ * then whole aligned vectors (streaming stores when stream). */
 LB_ALWAYS_INLINE void write_shifted(size_t n, const float *x, float c_hi, float c_lo, float *y,
                                     bool stream)
 {
     const __m512 vhi = _mm512_set1_ps(c_hi), vlo = _mm512_set1_ps(c_lo);
-    size_t j = 0;
+    size_t j = lb_head_to_align64(y, sizeof(float), n);
+    if (j > 0) {
+        __mmask16 mask = lb_mask16(j);
+        __m512 v = _mm512_maskz_loadu_ps(mask, x);
+        _mm512_mask_storeu_ps(y, mask, _mm512_sub_ps(_mm512_sub_ps(v, vhi), vlo));
+    }
     if (stream) {
-        j = lb_head_to_align64(y, sizeof(float), n);
-        if (j > 0) {
-            __mmask16 mask = lb_mask16(j);
-            __m512 v = _mm512_maskz_loadu_ps(mask, x);
-            _mm512_mask_storeu_ps(y, mask, _mm512_sub_ps(_mm512_sub_ps(v, vhi), vlo));
-        }
         for (; j + 16 <= n; j += 16)
             _mm512_stream_ps(y + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vhi), vlo));
     } else {
@@ -590,10 +606,9 @@ LB_ALWAYS_INLINE void backward_sweep(size_t n, const float *a, const float *b, f
     float c_hi = (float)c, c_lo = (float)(c - (double)c_hi);
     const __m512 hi = _mm512_set1_ps(c_hi), lo = _mm512_set1_ps(c_lo);
     const __mmask16 all = (__mmask16)0xffff;
-    size_t j = 0;
+    size_t j = lb_head_to_align64(dx, sizeof(float), n);
+    if (j > 0) _mm512_mask_storeu_ps(dx, lb_mask16(j), backward_vec(a, b, 0, lb_mask16(j), hi, lo, log_form));
     if (stream) {
-        j = lb_head_to_align64(dx, sizeof(float), n);
-        if (j > 0) _mm512_mask_storeu_ps(dx, lb_mask16(j), backward_vec(a, b, 0, lb_mask16(j), hi, lo, log_form));
         for (; j + 16 <= n; j += 16) _mm512_stream_ps(dx + j, backward_vec(a, b, j, all, hi, lo, log_form));
     } else {
         for (; j + 16 <= n; j += 16) _mm512_storeu_ps(dx + j, backward_vec(a, b, j, all, hi, lo, log_form));

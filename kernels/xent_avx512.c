@@ -210,7 +210,7 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
     return true;
 }
 
-/* stage (or NULL): LB_AVX512_STAGE_FLOATS floats where the exp values are
+/* stage (or NULL): LB_AVX512_STAGE_FLOATS + 16 floats (64-byte aligned) where the exp values are
  * staged so that the gradient row is written once, by streaming stores, its
  * target entry included (rows of up to that length; the same arithmetic, so
  * the same bits). */
@@ -236,7 +236,7 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     if (!(fabsf(m) <= 0x1p24f)) return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
     if (grad && grad != x && !stream) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
-    float *e = stream ? stage : grad;
+    float *e = stream ? lb_stage_like(stage, x) : grad;
     double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e, ahead, false) +
                   lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, e ? e + t + 1 : NULL,
                                            ahead ? ahead + t + 1 : NULL, false);
@@ -268,7 +268,7 @@ double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *
 double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
                                      float *grad, double grad_mul)
 {
-    float stage[LB_AVX512_STAGE_FLOATS] __attribute__((aligned(64)));
+    float stage[LB_AVX512_STAGE_FLOATS + 16] __attribute__((aligned(64)));
     return xent_row_impl(n, x, coef, grad, grad_mul, stage);
 }
 
