@@ -19,10 +19,11 @@ float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo);
  * ahead (or NULL): n floats the caller reads next (the next row), fetched
  * into L2 one line per 16 entries as the sweep goes: spread out, the
  * fetches overlap the arithmetic, where a burst of them at the start of a
- * row would wait for free fill buffers. at_least_one: the terms include the
- * row maximum's exp(0) = 1 (a softmax normalizer); the sum may then err by
- * 2^-32 of itself (a faster summation, see softmax_avx512.c), otherwise it
- * keeps double precision relative to itself however small. */
+ * row would wait for free fill buffers. at_least_one: the terms, or the
+ * larger sum the caller adds them into, include the row maximum's
+ * exp(0) = 1 (a softmax normalizer); the sum may then err by 2^-29 of that
+ * total (a faster summation, see softmax_avx512.c), otherwise it keeps
+ * double precision relative to itself however small. */
 double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e,
                                 const float *ahead, bool at_least_one);
 /* y_j *= k */

@@ -79,19 +79,21 @@ float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo)
 /* sum exp(x - m), e_j = exp(x_j - m) stored when e != NULL.
  *
  * split (a sum known to be >= 1, as a softmax normalizer, which holds the
- * maximum's own term): the sum without a conversion per vector. Every e
- * (in [0, 1]) is split
- * exactly into hi = (e + 16) - 16, a multiple of 2^-19, and lo = e - hi,
- * |lo| <= 2^-20. Float sums of up to 16 hi values per lane stay below 16 on
- * the 2^-19 grid, so they are exact; the lo sums round by at most 2^-41 per
- * step. Every FOLD_FLOATS the hi sums are widened (exactly) into double
- * lanes with the lo sums: the row total then errs by at most 2^-37 per lane
- * and fold (1000 classes: 2^-32 of s >= 1, u/256), where a widening of
- * every vector to double cost two more operations per 16 floats (softmax
- * 64 x 1000 in cache 28.2 -> 26.9 us). Not split: every vector is widened
- * to double, so a sum of tiny terms (the cross-entropy rest beside a
- * dominant target) keeps its relative precision, which the float lo sums
- * would not.
+ * maximum's own term): the sum without a conversion per vector. Each lane
+ * keeps hi = 16 + the terms so far in float, every term e (in [0, 1]) added
+ * by Fast2Sum (|hi| >= 16 > e, so the rounding error e - ((hi + e) - hi)
+ * is exact) and the errors, each at most 2^-20 (hi < 32), summed in float
+ * lo (at most 32 of them per fold, so |lo| < 2^-15 and each addition
+ * rounds by at most 2^-39). Every FOLD_FLOATS, hi - 16 (exact: hi is in
+ * [16, 32]) and lo are widened (exactly) into double lanes: the row total
+ * then errs by at most 2^-34 per lane and fold (1000 classes: 2^-29 of
+ * s >= 1, u/32). Four operations per 16 floats, where widening every
+ * vector to double cost six (softmax 64 x 1000 in cache 28.2 -> 26.9 us
+ * for the first split, (e + 16) - 16 and e minus that, five operations;
+ * 25.9 -> 25.2 us for Fast2Sum). Not split: every vector is widened to
+ * double, so a sum of tiny terms (the cross-entropy rest beside a dominant
+ * target) keeps its relative precision, which the float lo sums would
+ * not.
  *
  * Two vectors per step; rows of 64 or more take the steps software-
  * pipelined as in softmax_avx2.c (step k scales its exps while step k + 1
@@ -108,15 +110,15 @@ LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float fl
     const __m512 floor = _mm512_set1_ps(floor_value), sixteen = _mm512_set1_ps(16.0f);
     const __m512 zero = _mm512_setzero_ps();
     __m512d total_lo = _mm512_setzero_pd(), total_hi = total_lo;
-    __m512 hi0 = zero, hi1 = zero, lo01 = zero;
+    __m512 hi0 = sixteen, hi1 = sixteen, lo01 = zero; /* hi: 16 + the terms so far */
     size_t j = 0, since_fold = 0;
 #define REDUCE(at) lb_exp512_shifted_reduce_f32(_mm512_loadu_ps(x + (at)), minus_m, floor, floored, false, mode)
 #define SPLIT_ADD(v, hi)                                                                      \
     do {                                                                                      \
         if (split) {                                                                          \
-            __m512 h_ = _mm512_sub_ps(_mm512_add_ps(v, sixteen), sixteen);                    \
-            hi = _mm512_add_ps(hi, h_);                                                       \
-            lo01 = _mm512_add_ps(lo01, _mm512_sub_ps(v, h_));                                 \
+            __m512 s_ = _mm512_add_ps(hi, v);                                                 \
+            lo01 = _mm512_add_ps(lo01, _mm512_sub_ps(v, _mm512_sub_ps(s_, hi)));              \
+            hi = s_;                                                                          \
         } else {                                                                              \
             lb_acc16_f32_in_f64(&total_lo, &total_hi, v);                                     \
         }                                                                                     \
@@ -124,10 +126,11 @@ LB_ALWAYS_INLINE double sum_exp_impl(size_t n, const float *x, float m, float fl
 #define FOLD()                                                                                \
     do {                                                                                      \
         if (split) {                                                                          \
-            lb_acc16_f32_in_f64(&total_lo, &total_hi, hi0);                                   \
-            lb_acc16_f32_in_f64(&total_lo, &total_hi, hi1);                                   \
+            lb_acc16_f32_in_f64(&total_lo, &total_hi, _mm512_sub_ps(hi0, sixteen));           \
+            lb_acc16_f32_in_f64(&total_lo, &total_hi, _mm512_sub_ps(hi1, sixteen));           \
             lb_acc16_f32_in_f64(&total_lo, &total_hi, lo01);                                  \
-            hi0 = hi1 = lo01 = zero;                                                          \
+            hi0 = hi1 = sixteen;                                                              \
+            lo01 = zero;                                                                      \
         }                                                                                     \
     } while (0)
 #define ACCUMULATE(e0, e1)                                                                    \

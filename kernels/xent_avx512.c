@@ -237,9 +237,14 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
     if (grad && grad != x && !stream) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
     float *e = stream ? lb_stage_like(stage, x) : grad;
-    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e, ahead, false) +
+    /* A target below the maximum leaves the maximum's exp(0) = 1 in rest:
+     * the split sums' absolute error is then below 2^-32 of rest, as for a
+     * softmax normalizer, though one of the two parts may be tiny. A target
+     * at the maximum may leave rest tiny: double lanes throughout. */
+    bool rest_has_one = x_t < m;
+    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e, ahead, rest_has_one) +
                   lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, e ? e + t + 1 : NULL,
-                                           ahead ? ahead + t + 1 : NULL, false);
+                                           ahead ? ahead + t + 1 : NULL, rest_has_one);
     if (isnan(rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
         return NAN;
