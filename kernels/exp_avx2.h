@@ -23,6 +23,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <math.h>
 #include <stdbool.h>
 
@@ -147,9 +148,18 @@ static inline enum lb_diff_mode lb_diff_mode_f32(float m, float lo)
     if (m < 0.0f) return LB_DIFF_FAST_X;
     if (!(m >= 0.0f) || !(m <= 0x1p127f)) return LB_DIFF_TWOSUM; /* NaN (edge rows) */
     if (m == 0.0f) return LB_DIFF_FAST_M; /* -m = 0: t = x, t_lo = 0 */
-    int e;
-    (void)frexpf(m, &e);
-    return lo > -ldexpf(1.0f, e) ? LB_DIFF_FAST_M : LB_DIFF_TWOSUM;
+    float above; /* 2^e = the power of two above m, frexpf's e (m = f 2^e, f in [0.5, 1)) */
+    if (m >= 0x1p-126f) { /* normal: m's exponent field plus one (2^128 = inf for m = 2^127) */
+        uint32_t bits;
+        memcpy(&bits, &m, sizeof bits);
+        bits = (bits & 0x7f800000u) + 0x00800000u;
+        memcpy(&above, &bits, sizeof above);
+    } else {
+        int e;
+        (void)frexpf(m, &e);
+        above = ldexpf(1.0f, e);
+    }
+    return lo > -above ? LB_DIFF_FAST_M : LB_DIFF_TWOSUM;
 }
 
 /* The reduction stage of lb_exp_shifted_f32_avx2 with x - m formed as

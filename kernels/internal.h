@@ -66,6 +66,8 @@ typedef struct lb_kernel_table {
      * the same bits as four calls of the one-row kernel. Short rows are
      * latency-bound; a group lets their chains overlap. */
     void (*softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+    size_t softmax_rows4_max_cols_f32; /* the widest rows softmax_rows4_f32 groups (the
+                                        * others it does row by row) */
     void (*log_softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
     void (*softmax_backward_rows4_f32)(size_t n, const float *y, size_t ldy, const float *dy,
                                        size_t lddy, float *dx, size_t lddx);

@@ -302,6 +302,136 @@ LB_ALWAYS_INLINE bool softmax_short16(int rows, size_t n, const float *x, size_t
     return true;
 }
 
+/* Rows of 17 to LB_MEDIUM_ROW_F32 floats: too long for registers, too
+ * short for one row to keep the core busy (64 x 100 took 350 cycles a row
+ * one by one, most of it the row's chain of dependent steps: maximum,
+ * horizontal reduction, exp sweep, sum, reciprocal, scaling). */
+#define LB_MEDIUM_ROW_F32 256
+
+/* Softmax of `rows` (<= 4) rows of 16 < n <= LB_MEDIUM_ROW_F32 columns,
+ * their sweeps interleaved; a row's arithmetic does not depend on `rows`
+ * (the same bits one by one). Per row: the maximum m and minimum, e = exp(x
+ * - m) stored into y, s = sum e, y *= (float)(1/s). The sum keeps
+ * hi = 16 + the terms per lane, each added by Fast2Sum with the rounding
+ * errors summed in lo (as the split sums of sum_exp_impl; at most 16 terms
+ * per lane, so no fold), then (hi - 16) + lo widened and added in double.
+ * `mode` and `floored` are the group's: TwoSum and Fast2Sum give the same
+ * exact error where both apply, and raising x to a floor below all of it
+ * changes nothing, so neither changes a bit. */
+LB_ALWAYS_INLINE void softmax_medium_sweeps(int rows, size_t n, const float *x, size_t ldx,
+                                            float *y, size_t ldy, const float *m,
+                                            const float *floor_value, bool floored,
+                                            enum lb_diff_mode mode)
+{
+    const size_t full = n / 16;
+    const __mmask16 tail = lb_mask16(n % 16);
+    const __m512 sixteen = _mm512_set1_ps(16.0f);
+    __m512 vm[4], minus_m[4], floor[4], hi[4], lo[4];
+    for (int r = 0; r < rows; r++) {
+        vm[r] = _mm512_set1_ps(m[r]);
+        minus_m[r] = _mm512_set1_ps(-m[r]);
+        floor[r] = _mm512_set1_ps(floor_value[r]);
+        hi[r] = sixteen;
+        lo[r] = _mm512_setzero_ps();
+    }
+#define ADD_TERM(r, e)                                                                        \
+    do {                                                                                      \
+        __m512 s_ = _mm512_add_ps(hi[r], e);                                                  \
+        lo[r] = _mm512_add_ps(lo[r], _mm512_sub_ps(e, _mm512_sub_ps(s_, hi[r])));             \
+        hi[r] = s_;                                                                           \
+    } while (0)
+    for (size_t v = 0; v < full; v++) {
+        for (int r = 0; r < rows; r++) {
+            __m512 e = lb_exp512_shifted_f32(_mm512_loadu_ps(x + (size_t)r * ldx + 16 * v),
+                                             minus_m[r], floor[r], floored, false, mode);
+            _mm512_storeu_ps(y + (size_t)r * ldy + 16 * v, e);
+            ADD_TERM(r, e);
+        }
+    }
+    if (tail) {
+        for (int r = 0; r < rows; r++) {
+            __m512 xv = _mm512_mask_loadu_ps(vm[r], tail, x + (size_t)r * ldx + 16 * full);
+            __m512 e = _mm512_maskz_mov_ps(
+                tail, lb_exp512_shifted_f32(xv, minus_m[r], floor[r], floored, false, mode));
+            _mm512_mask_storeu_ps(y + (size_t)r * ldy + 16 * full, tail, e);
+            ADD_TERM(r, e);
+        }
+    }
+#undef ADD_TERM
+    float k[4];
+    bool nan_row[4];
+    for (int r = 0; r < rows; r++) {
+        __m512d d_lo = _mm512_setzero_pd(), d_hi = d_lo;
+        lb_acc16_f32_in_f64(&d_lo, &d_hi, _mm512_sub_ps(hi[r], sixteen)); /* exact: hi in [16, 32] */
+        lb_acc16_f32_in_f64(&d_lo, &d_hi, lo[r]);
+        double s = lb_hsum512_f64(_mm512_add_pd(d_lo, d_hi));
+        nan_row[r] = isnan(s);
+        k[r] = (float)(1.0 / s);
+    }
+    for (int r = 0; r < rows; r++) {
+        float *y_row = y + (size_t)r * ldy;
+        if (nan_row[r]) {
+            lb_avx2_fill_f32(n, y_row, NAN);
+            continue;
+        }
+        const __m512 vk = _mm512_set1_ps(k[r]);
+        for (size_t v = 0; v < full; v++)
+            _mm512_storeu_ps(y_row + 16 * v, _mm512_mul_ps(_mm512_loadu_ps(y_row + 16 * v), vk));
+        if (tail)
+            _mm512_mask_storeu_ps(y_row + 16 * full, tail,
+                                  _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, y_row + 16 * full), vk));
+    }
+}
+
+/* The group's maxima and minima, then its sweeps; false, with nothing
+ * written, when some row's maximum is not finite with |m| <= 2^24 (those go
+ * row by row to the general path, as one row alone would). */
+LB_ALWAYS_INLINE bool softmax_medium(int rows, size_t n, const float *x, size_t ldx, float *y,
+                                     size_t ldy)
+{
+    const size_t full = n / 16;
+    const __mmask16 tail = lb_mask16(n % 16);
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY), pos_inf = _mm512_set1_ps(INFINITY);
+    __m512 mx[4], mn[4];
+    for (int r = 0; r < rows; r++) mx[r] = neg_inf, mn[r] = pos_inf;
+    for (size_t v = 0; v < full; v++) {
+        for (int r = 0; r < rows; r++) {
+            __m512 xv = _mm512_loadu_ps(x + (size_t)r * ldx + 16 * v);
+            mx[r] = _mm512_max_ps(mx[r], xv);
+            mn[r] = _mm512_min_ps(mn[r], xv);
+            /* the next group's rows (one line per 16 entries; past the
+             * matrix a prefetch is harmless) */
+            _mm_prefetch((const char *)(x + (size_t)(r + rows) * ldx + 16 * v), _MM_HINT_T0);
+            _mm_prefetch((const char *)(y + (size_t)(r + rows) * ldy + 16 * v), _MM_HINT_T1);
+        }
+    }
+    if (tail) {
+        for (int r = 0; r < rows; r++) {
+            mx[r] = _mm512_max_ps(mx[r], _mm512_mask_loadu_ps(neg_inf, tail, x + (size_t)r * ldx + 16 * full));
+            mn[r] = _mm512_min_ps(mn[r], _mm512_mask_loadu_ps(pos_inf, tail, x + (size_t)r * ldx + 16 * full));
+        }
+    }
+    float m[4], lo[4], floor_value[4];
+    bool floored = false, all_fast_m = true, all_fast_x = true;
+    for (int r = 0; r < rows; r++) {
+        m[r] = _mm512_reduce_max_ps(mx[r]);
+        lo[r] = _mm512_reduce_min_ps(mn[r]);
+        if (!(fabsf(m[r]) <= 0x1p24f)) return false;
+        floor_value[r] = lb_exp_floor_moderate_f32(m[r]); /* |m| <= 2^24 */
+        floored |= !(lo[r] >= floor_value[r]);
+        enum lb_diff_mode mode = lb_diff_mode_f32(m[r], lo[r]);
+        all_fast_m &= mode == LB_DIFF_FAST_M;
+        all_fast_x &= mode == LB_DIFF_FAST_X;
+    }
+#define SWEEPS(mode) floored ? softmax_medium_sweeps(rows, n, x, ldx, y, ldy, m, floor_value, true, mode) \
+                             : softmax_medium_sweeps(rows, n, x, ldx, y, ldy, m, floor_value, false, mode)
+    if (all_fast_m) SWEEPS(LB_DIFF_FAST_M);
+    else if (all_fast_x) SWEEPS(LB_DIFF_FAST_X);
+    else SWEEPS(LB_DIFF_TWOSUM);
+#undef SWEEPS
+    return true;
+}
+
 /* y = exp(x - m) * (1/s), the reciprocal rounded once from double. stream:
  * exp(x - m) staged on the stack, y written once by streaming stores. */
 LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stream)
@@ -309,6 +439,8 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     float m, lo;
     enum avx2_row_kind kind;
     if (n <= LB_SHORT_ROW_F32_AVX512 && softmax_short16(1, n, x, n, y, n)) return;
+    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && softmax_medium(1, n, x, n, y, n))
+        return;
     if (!row_for_avx512(n) || (stream && n > LB_AVX512_STAGE_FLOATS) ||
         !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_softmax_stream_f32(n, x, y);
@@ -337,11 +469,14 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
 
 static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_impl(n, x, y, false); }
 
-/* Four rows of up to 16 columns: the same bits as four softmax_f32_avx512
- * calls (a group with an edge row is done row by row). */
+/* Four rows of up to LB_MEDIUM_ROW_F32 columns (one vector each up to 16,
+ * interleaved sweeps above): the same bits as four softmax_f32_avx512 calls
+ * (a group with an edge row, or of longer rows, is done row by row). */
 static void softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
 {
-    if (softmax_short16(4, n, x, ldx, y, ldy)) return;
+    if (n <= LB_SHORT_ROW_F32_AVX512 ? softmax_short16(4, n, x, ldx, y, ldy)
+                                     : n <= LB_MEDIUM_ROW_F32 && softmax_medium(4, n, x, ldx, y, ldy))
+        return;
     for (size_t r = 0; r < 4; r++) softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
 static void softmax_stream_f32_avx512(size_t n, const float *x, float *y)
@@ -543,7 +678,7 @@ static void log_softmax_stream_f32_avx512(size_t n, const float *x, float *y)
 static void log_softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y,
                                          size_t ldy)
 {
-    if (log_softmax_short16(4, n, x, ldx, y, ldy)) return;
+    if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short16(4, n, x, ldx, y, ldy)) return;
     for (size_t r = 0; r < 4; r++) log_softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
 
@@ -882,6 +1017,7 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->name = "avx512";
     t->softmax_f32 = softmax_f32_avx512;
     t->softmax_rows4_f32 = softmax_rows4_f32_avx512;
+    t->softmax_rows4_max_cols_f32 = LB_MEDIUM_ROW_F32;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx512;
     t->xent_plain_rows4_f32 = lb_avx512_xent_plain_rows4_f32;
     t->softmax_stream_f32 = softmax_stream_f32_avx512;

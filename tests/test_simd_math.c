@@ -271,6 +271,34 @@ Test(simd_exp, log1p_nonneg_against_long_double)
     cr_assert_eq(lb_log1p_nonneg(0x1p-1074), 0x1p-1074);
 }
 
+/* lb_diff_mode_f32's power of two above m (read off m's exponent field for
+ * normal m) is frexpf's 2^e: at every exponent, for the mantissas at its
+ * ends and random ones, subnormals included, the mode switches exactly at
+ * lo = -2^e (up to m = 2^127, the largest maximum Fast2Sum is tried for). */
+Test(simd_exp, diff_mode_bound_is_frexpf)
+{
+    tu_rng r = {93};
+    long checked = 0;
+    cr_assert_eq(lb_diff_mode_f32(0x1p127f, -FLT_MAX), LB_DIFF_FAST_M); /* 2^e = 2^128: any finite lo */
+    cr_assert_eq(lb_diff_mode_f32(0x1p127f, -INFINITY), LB_DIFF_TWOSUM);
+    cr_assert_eq(lb_diff_mode_f32(nextafterf(0x1p127f, INFINITY), -1.0f), LB_DIFF_TWOSUM);
+    for (uint32_t field = 0; field <= 253; field++) {
+        for (int k = 0; k < 8; k++) {
+            uint32_t mant = k == 0 ? 0u : k == 1 ? 1u : k == 2 ? 0x7fffffu : (uint32_t)(tu_next(&r) & 0x7fffffu);
+            if (field == 0 && mant == 0) continue; /* m = 0 has its own rule */
+            float m = tu_from_bits_f32(field << 23 | mant);
+            int e;
+            (void)frexpf(m, &e);
+            float bound = ldexpf(1.0f, e);
+            cr_assert_eq(lb_diff_mode_f32(m, -bound), LB_DIFF_TWOSUM, "m=%a", m);
+            cr_assert_eq(lb_diff_mode_f32(m, nextafterf(-bound, 0.0f)), LB_DIFF_FAST_M, "m=%a", m);
+            cr_assert_eq(lb_diff_mode_f32(m, -m), LB_DIFF_FAST_M, "m=%a", m);
+            checked++;
+        }
+    }
+    cr_assert(checked > 2000);
+}
+
 /* Fast2Sum forms of x - m (lb_diff_mode_f32) are exact wherever the mode
  * allows them, so exp(x - m) has the same bits as with TwoSum: negative
  * maxima (FAST_X), positive maxima with every entry above -2^e (FAST_M; e
