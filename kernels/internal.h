@@ -61,14 +61,17 @@ typedef struct lb_kernel_table {
     void (*xent_plain_rows4_f32)(size_t n, const float *x, size_t ldx, const size_t *targets,
                                  const double *target_coefs, float *grad, size_t ld_grad,
                                  double grad_mul, double *losses);
-    /* Optional (NULL when absent): softmax / log-softmax of four rows of
-     * n <= LB_ROW_GROUP_MAX_COLS columns (row r at x + r ldx, y + r ldy),
-     * the same bits as four calls of the one-row kernel. Short rows are
+    /* Optional (NULL when absent): softmax / log-softmax of four rows of n
+     * columns (row r at x + r ldx, y + r ldy), the same bits as four calls
+     * of the one-row kernel, for any n. Short and medium rows are
      * latency-bound; a group lets their chains overlap. */
     void (*softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
-    size_t softmax_rows4_max_cols_f32; /* the widest rows softmax_rows4_f32 groups (the
-                                        * others it does row by row) */
     void (*log_softmax_rows4_f32)(size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+    /* The widest rows the two group kernels above take as groups (wider
+     * ones they do row by row); the API groups rows up to this width. */
+    size_t softmax_rows4_max_cols_f32, log_softmax_rows4_max_cols_f32;
+    /* Optional: the softmax backward pass of four rows of n <=
+     * LB_ROW_GROUP_MAX_COLS columns, the same bits as four one-row calls. */
     void (*softmax_backward_rows4_f32)(size_t n, const float *y, size_t ldy, const float *dy,
                                        size_t lddy, float *dx, size_t lddx);
     /* The same four operations, same results bit for bit, with the output

@@ -12,7 +12,8 @@
 #define NAME(f) f##_f32
 /* the four-row kernel for short rows (f32 only), or NULL */
 #define ROW_GROUP_KERNEL(k, log) ((log) ? (k)->log_softmax_rows4_f32 : (k)->softmax_rows4_f32)
-#define ROW_GROUP_MAX_COLS(k, log) ((log) ? LB_ROW_GROUP_MAX_COLS : (k)->softmax_rows4_max_cols_f32)
+#define ROW_GROUP_MAX_COLS(k, log) \
+    ((log) ? (k)->log_softmax_rows4_max_cols_f32 : (k)->softmax_rows4_max_cols_f32)
 #define BACKWARD_ROW_GROUP_KERNEL(k) ((k)->softmax_backward_rows4_f32)
 #define CBLAS(f) cblas_s##f
 #include "softmax_api.inc"

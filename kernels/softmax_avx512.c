@@ -383,11 +383,20 @@ LB_ALWAYS_INLINE void softmax_medium_sweeps(int rows, size_t n, const float *x, 
     }
 }
 
-/* The group's maxima and minima, then its sweeps; false, with nothing
- * written, when some row's maximum is not finite with |m| <= 2^24 (those go
- * row by row to the general path, as one row alone would). */
-LB_ALWAYS_INLINE bool softmax_medium(int rows, size_t n, const float *x, size_t ldx, float *y,
-                                     size_t ldy)
+/* The maxima m and minima lo of a group of medium rows (the next group's
+ * x and y rows prefetched, one line per 16 entries: past the matrix a
+ * prefetch is harmless), each row's exp floor, whether any row needs it
+ * and the Fast2Sum form all rows allow (else TwoSum). False when some
+ * row's maximum is not finite with |m| <= 2^24: such groups go row by row
+ * to the general path, as one such row alone would. */
+typedef struct medium_rows {
+    float m[4], lo[4], floor[4];
+    bool floored;
+    enum lb_diff_mode mode;
+} medium_rows;
+
+LB_ALWAYS_INLINE bool medium_max_min(int rows, size_t n, const float *x, size_t ldx,
+                                     const float *y, size_t ldy, medium_rows *g)
 {
     const size_t full = n / 16;
     const __mmask16 tail = lb_mask16(n % 16);
@@ -399,35 +408,53 @@ LB_ALWAYS_INLINE bool softmax_medium(int rows, size_t n, const float *x, size_t 
             __m512 xv = _mm512_loadu_ps(x + (size_t)r * ldx + 16 * v);
             mx[r] = _mm512_max_ps(mx[r], xv);
             mn[r] = _mm512_min_ps(mn[r], xv);
-            /* the next group's rows (one line per 16 entries; past the
-             * matrix a prefetch is harmless) */
             _mm_prefetch((const char *)(x + (size_t)(r + rows) * ldx + 16 * v), _MM_HINT_T0);
             _mm_prefetch((const char *)(y + (size_t)(r + rows) * ldy + 16 * v), _MM_HINT_T1);
         }
     }
     if (tail) {
         for (int r = 0; r < rows; r++) {
-            mx[r] = _mm512_max_ps(mx[r], _mm512_mask_loadu_ps(neg_inf, tail, x + (size_t)r * ldx + 16 * full));
-            mn[r] = _mm512_min_ps(mn[r], _mm512_mask_loadu_ps(pos_inf, tail, x + (size_t)r * ldx + 16 * full));
+            const float *x_tail = x + (size_t)r * ldx + 16 * full;
+            mx[r] = _mm512_max_ps(mx[r], _mm512_mask_loadu_ps(neg_inf, tail, x_tail));
+            mn[r] = _mm512_min_ps(mn[r], _mm512_mask_loadu_ps(pos_inf, tail, x_tail));
         }
     }
-    float m[4], lo[4], floor_value[4];
-    bool floored = false, all_fast_m = true, all_fast_x = true;
+    bool all_fast_m = true, all_fast_x = true;
+    g->floored = false;
     for (int r = 0; r < rows; r++) {
-        m[r] = _mm512_reduce_max_ps(mx[r]);
-        lo[r] = _mm512_reduce_min_ps(mn[r]);
-        if (!(fabsf(m[r]) <= 0x1p24f)) return false;
-        floor_value[r] = lb_exp_floor_moderate_f32(m[r]); /* |m| <= 2^24 */
-        floored |= !(lo[r] >= floor_value[r]);
-        enum lb_diff_mode mode = lb_diff_mode_f32(m[r], lo[r]);
+        g->m[r] = _mm512_reduce_max_ps(mx[r]);
+        g->lo[r] = _mm512_reduce_min_ps(mn[r]);
+        if (!(fabsf(g->m[r]) <= 0x1p24f)) return false;
+        g->floor[r] = lb_exp_floor_moderate_f32(g->m[r]); /* |m| <= 2^24 */
+        g->floored |= !(g->lo[r] >= g->floor[r]);
+        enum lb_diff_mode mode = lb_diff_mode_f32(g->m[r], g->lo[r]);
         all_fast_m &= mode == LB_DIFF_FAST_M;
         all_fast_x &= mode == LB_DIFF_FAST_X;
     }
-#define SWEEPS(mode) floored ? softmax_medium_sweeps(rows, n, x, ldx, y, ldy, m, floor_value, true, mode) \
-                             : softmax_medium_sweeps(rows, n, x, ldx, y, ldy, m, floor_value, false, mode)
-    if (all_fast_m) SWEEPS(LB_DIFF_FAST_M);
-    else if (all_fast_x) SWEEPS(LB_DIFF_FAST_X);
-    else SWEEPS(LB_DIFF_TWOSUM);
+    g->mode = all_fast_m ? LB_DIFF_FAST_M : all_fast_x ? LB_DIFF_FAST_X : LB_DIFF_TWOSUM;
+    return true;
+}
+
+/* Runs SWEEPS(floored, mode) with the group's floor flag and difference
+ * form as constants. */
+#define MEDIUM_DISPATCH(g, SWEEPS)                                                            \
+    do {                                                                                      \
+        switch ((g).mode) {                                                                   \
+        case LB_DIFF_FAST_M: if ((g).floored) SWEEPS(true, LB_DIFF_FAST_M); else SWEEPS(false, LB_DIFF_FAST_M); break; \
+        case LB_DIFF_FAST_X: if ((g).floored) SWEEPS(true, LB_DIFF_FAST_X); else SWEEPS(false, LB_DIFF_FAST_X); break; \
+        case LB_DIFF_TWOSUM: if ((g).floored) SWEEPS(true, LB_DIFF_TWOSUM); else SWEEPS(false, LB_DIFF_TWOSUM); break; \
+        }                                                                                     \
+    } while (0)
+
+/* Softmax of a group of medium rows; false, with nothing written, as
+ * medium_max_min. */
+LB_ALWAYS_INLINE bool softmax_medium(int rows, size_t n, const float *x, size_t ldx, float *y,
+                                     size_t ldy)
+{
+    medium_rows g;
+    if (!medium_max_min(rows, n, x, ldx, y, ldy, &g)) return false;
+#define SWEEPS(floored, mode) softmax_medium_sweeps(rows, n, x, ldx, y, ldy, g.m, g.floor, floored, mode)
+    MEDIUM_DISPATCH(g, SWEEPS);
 #undef SWEEPS
     return true;
 }
@@ -634,12 +661,86 @@ LB_ALWAYS_INLINE bool log_softmax_short16(int rows, size_t n, const float *x, si
     return true;
 }
 
+/* Log-softmax of a group of medium rows (16 < n <= LB_MEDIUM_ROW_F32), as
+ * softmax_medium groups them (the same bits one by one): rest = sum exp(x -
+ * m) over x != m, every vector widened into double lanes (y at the maximum
+ * is about -rest when rest is small, so rest keeps its relative
+ * precision), ties = how many equal m, log s = log1p(rest + ties - 1) for
+ * the group in one vector, y = (x - c_hi) - c_lo. */
+LB_ALWAYS_INLINE void log_softmax_medium_sweeps(int rows, size_t n, const float *x, size_t ldx,
+                                                float *y, size_t ldy, const medium_rows *g,
+                                                bool floored, enum lb_diff_mode mode)
+{
+    const size_t full = n / 16;
+    const __mmask16 tail = lb_mask16(n % 16);
+    __m512 vm[4], minus_m[4], floor[4];
+    __m512d acc_lo[4], acc_hi[4];
+    int64_t ties[4];
+    for (int r = 0; r < rows; r++) {
+        vm[r] = _mm512_set1_ps(g->m[r]);
+        minus_m[r] = _mm512_set1_ps(-g->m[r]);
+        floor[r] = _mm512_set1_ps(g->floor[r]);
+        acc_lo[r] = acc_hi[r] = _mm512_setzero_pd();
+        ties[r] = 0;
+    }
+#define REST_TERMS(r, at, in_row)                                                             \
+    do {                                                                                      \
+        __m512 xv = _mm512_mask_loadu_ps(vm[r], in_row, x + (size_t)(r) * ldx + (at));        \
+        __mmask16 eq = _mm512_mask_cmp_ps_mask(in_row, xv, vm[r], _CMP_EQ_OQ);                \
+        ties[r] += __builtin_popcount(eq);                                                    \
+        __m512 e = _mm512_maskz_mov_ps(in_row & (__mmask16)~eq,                               \
+                                       lb_exp512_shifted_f32(xv, minus_m[r], floor[r], floored, false, mode)); \
+        lb_acc16_f32_in_f64(&acc_lo[r], &acc_hi[r], e);                                       \
+    } while (0)
+    for (size_t v = 0; v < full; v++)
+        for (int r = 0; r < rows; r++) REST_TERMS(r, 16 * v, (__mmask16)0xffff);
+    if (tail)
+        for (int r = 0; r < rows; r++) REST_TERMS(r, 16 * full, tail);
+#undef REST_TERMS
+    double rest[4], log_arg[4], log_s[4];
+    for (int r = 0; r < rows; r++) {
+        rest[r] = lb_hsum512_f64(_mm512_add_pd(acc_lo[r], acc_hi[r]));
+        log_arg[r] = !isnan(rest[r]) && ties[r] != 0 ? rest[r] + (double)(ties[r] - 1) : 0.0;
+    }
+    lb_log1p_nonneg_n(rows, log_arg, log_s); /* the group's logarithms in one vector */
+    for (int r = 0; r < rows; r++) {
+        const float *x_row = x + (size_t)r * ldx;
+        float *y_row = y + (size_t)r * ldy;
+        if (isnan(rest[r]) || ties[r] == 0) { /* ties == 0: the maximum was a NaN */
+            lb_avx2_fill_f32(n, y_row, NAN);
+            continue;
+        }
+        float c_hi, c_lo;
+        split_shift(g->m[r], log_s[r], &c_hi, &c_lo);
+        const __m512 vhi = _mm512_set1_ps(c_hi), vlo = _mm512_set1_ps(c_lo);
+        for (size_t v = 0; v < full; v++)
+            _mm512_storeu_ps(y_row + 16 * v,
+                             _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x_row + 16 * v), vhi), vlo));
+        if (tail)
+            _mm512_mask_storeu_ps(y_row + 16 * full, tail,
+                                  _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x_row + 16 * full), vhi), vlo));
+    }
+}
+
+LB_ALWAYS_INLINE bool log_softmax_medium(int rows, size_t n, const float *x, size_t ldx, float *y,
+                                         size_t ldy)
+{
+    medium_rows g;
+    if (!medium_max_min(rows, n, x, ldx, y, ldy, &g)) return false;
+#define SWEEPS(floored, mode) log_softmax_medium_sweeps(rows, n, x, ldx, y, ldy, &g, floored, mode)
+    MEDIUM_DISPATCH(g, SWEEPS);
+#undef SWEEPS
+    return true;
+}
+
 /* y = (x - c_hi) - c_lo with c_hi + c_lo = m + log s split into floats. */
 LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool stream)
 {
     float m, lo;
     enum avx2_row_kind kind;
     if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short16(1, n, x, n, y, n)) return;
+    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && log_softmax_medium(1, n, x, n, y, n))
+        return;
     if (!row_for_avx512(n) || !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_log_softmax_stream_f32(n, x, y);
         else lb_avx2_log_softmax_f32(n, x, y);
@@ -678,7 +779,9 @@ static void log_softmax_stream_f32_avx512(size_t n, const float *x, float *y)
 static void log_softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y,
                                          size_t ldy)
 {
-    if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short16(4, n, x, ldx, y, ldy)) return;
+    if (n <= LB_SHORT_ROW_F32_AVX512 ? log_softmax_short16(4, n, x, ldx, y, ldy)
+                                     : n <= LB_MEDIUM_ROW_F32 && log_softmax_medium(4, n, x, ldx, y, ldy))
+        return;
     for (size_t r = 0; r < 4; r++) log_softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
 
@@ -1018,6 +1121,7 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->softmax_f32 = softmax_f32_avx512;
     t->softmax_rows4_f32 = softmax_rows4_f32_avx512;
     t->softmax_rows4_max_cols_f32 = LB_MEDIUM_ROW_F32;
+    t->log_softmax_rows4_max_cols_f32 = LB_MEDIUM_ROW_F32;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx512;
     t->xent_plain_rows4_f32 = lb_avx512_xent_plain_rows4_f32;
     t->softmax_stream_f32 = softmax_stream_f32_avx512;
