@@ -279,4 +279,75 @@ LB_ALWAYS_INLINE double lb_sum16_in_f64(__m512 v)
     return lb_hsum512_f64(_mm512_add_pd(lo, hi));
 }
 
+/* ---- medium rows -------------------------------------------------------- */
+
+/* Rows of 17 to LB_MEDIUM_ROW_F32 floats: too long for registers, too
+ * short for one row to keep the core busy (64 x 100 took 350 cycles a row
+ * one by one, most of it the row's chain of dependent steps: maximum,
+ * horizontal reduction, exp sweep, sum, reciprocal, scaling). */
+#define LB_MEDIUM_ROW_F32 256
+
+/* The maxima m and minima lo of a group of medium rows (the next group's
+ * x and y rows prefetched, one line per 16 entries: past the matrix a
+ * prefetch is harmless), each row's exp floor, whether any row needs it
+ * and the Fast2Sum form all rows allow (else TwoSum). False when some
+ * row's maximum is not finite with |m| <= 2^24: such groups go row by row
+ * to the general path, as one such row alone would. */
+typedef struct lb_medium_rows {
+    float m[4], lo[4], floor[4];
+    bool floored;
+    enum lb_diff_mode mode;
+} lb_medium_rows;
+
+LB_ALWAYS_INLINE bool lb_medium_max_min(int rows, size_t n, const float *x, size_t ldx,
+                                     const float *y, size_t ldy, lb_medium_rows *g)
+{
+    const size_t full = n / 16;
+    const __mmask16 tail = lb_mask16(n % 16);
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY), pos_inf = _mm512_set1_ps(INFINITY);
+    __m512 mx[4], mn[4];
+    for (int r = 0; r < rows; r++) mx[r] = neg_inf, mn[r] = pos_inf;
+    for (size_t v = 0; v < full; v++) {
+        for (int r = 0; r < rows; r++) {
+            __m512 xv = _mm512_loadu_ps(x + (size_t)r * ldx + 16 * v);
+            mx[r] = _mm512_max_ps(mx[r], xv);
+            mn[r] = _mm512_min_ps(mn[r], xv);
+            _mm_prefetch((const char *)(x + (size_t)(r + rows) * ldx + 16 * v), _MM_HINT_T0);
+            _mm_prefetch((const char *)(y + (size_t)(r + rows) * ldy + 16 * v), _MM_HINT_T1);
+        }
+    }
+    if (tail) {
+        for (int r = 0; r < rows; r++) {
+            const float *x_tail = x + (size_t)r * ldx + 16 * full;
+            mx[r] = _mm512_max_ps(mx[r], _mm512_mask_loadu_ps(neg_inf, tail, x_tail));
+            mn[r] = _mm512_min_ps(mn[r], _mm512_mask_loadu_ps(pos_inf, tail, x_tail));
+        }
+    }
+    bool all_fast_m = true, all_fast_x = true;
+    g->floored = false;
+    for (int r = 0; r < rows; r++) {
+        g->m[r] = _mm512_reduce_max_ps(mx[r]);
+        g->lo[r] = _mm512_reduce_min_ps(mn[r]);
+        if (!(fabsf(g->m[r]) <= 0x1p24f)) return false;
+        g->floor[r] = lb_exp_floor_moderate_f32(g->m[r]); /* |m| <= 2^24 */
+        g->floored |= !(g->lo[r] >= g->floor[r]);
+        enum lb_diff_mode mode = lb_diff_mode_f32(g->m[r], g->lo[r]);
+        all_fast_m &= mode == LB_DIFF_FAST_M;
+        all_fast_x &= mode == LB_DIFF_FAST_X;
+    }
+    g->mode = all_fast_m ? LB_DIFF_FAST_M : all_fast_x ? LB_DIFF_FAST_X : LB_DIFF_TWOSUM;
+    return true;
+}
+
+/* Runs SWEEPS(floored, mode) with the group's floor flag and difference
+ * form as constants. */
+#define LB_MEDIUM_DISPATCH(g, SWEEPS)                                                            \
+    do {                                                                                      \
+        switch ((g).mode) {                                                                   \
+        case LB_DIFF_FAST_M: if ((g).floored) SWEEPS(true, LB_DIFF_FAST_M); else SWEEPS(false, LB_DIFF_FAST_M); break; \
+        case LB_DIFF_FAST_X: if ((g).floored) SWEEPS(true, LB_DIFF_FAST_X); else SWEEPS(false, LB_DIFF_FAST_X); break; \
+        case LB_DIFF_TWOSUM: if ((g).floored) SWEEPS(true, LB_DIFF_TWOSUM); else SWEEPS(false, LB_DIFF_TWOSUM); break; \
+        }                                                                                     \
+    } while (0)
+
 #endif /* LOSSBLAS_EXP_AVX512_H */

@@ -54,13 +54,14 @@ typedef struct lb_kernel_table {
     void (*log_softmax_backward_f64)(size_t n, const double *logy, const double *dy,
                                      double *dx);
     /* Optional (NULL when absent): cross-entropy of four plain sparse rows
-     * (target t_r, coefficient a_r = w_t, no smoothing) of n <=
-     * LB_ROW_GROUP_MAX_COLS columns, row r at x + r ldx, its gradient (grad
-     * may be NULL) at grad + r ld_grad, its loss in losses[r]: the same bits
-     * as four xent_row calls. */
+     * (target t_r, coefficient a_r = w_t, no smoothing) of n columns (any
+     * n; the API groups up to xent_plain_rows4_max_cols_f32), row r at x +
+     * r ldx, its gradient (grad may be NULL) at grad + r ld_grad, its loss
+     * in losses[r]: the same bits as four xent_row calls. */
     void (*xent_plain_rows4_f32)(size_t n, const float *x, size_t ldx, const size_t *targets,
                                  const double *target_coefs, float *grad, size_t ld_grad,
                                  double grad_mul, double *losses);
+    size_t xent_plain_rows4_max_cols_f32; /* the widest rows the API groups for it */
     /* Optional (NULL when absent): softmax / log-softmax of four rows of n
      * columns (row r at x + r ldx, y + r ldy), the same bits as four calls
      * of the one-row kernel, for any n. Short and medium rows are

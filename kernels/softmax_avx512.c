@@ -302,12 +302,6 @@ LB_ALWAYS_INLINE bool softmax_short16(int rows, size_t n, const float *x, size_t
     return true;
 }
 
-/* Rows of 17 to LB_MEDIUM_ROW_F32 floats: too long for registers, too
- * short for one row to keep the core busy (64 x 100 took 350 cycles a row
- * one by one, most of it the row's chain of dependent steps: maximum,
- * horizontal reduction, exp sweep, sum, reciprocal, scaling). */
-#define LB_MEDIUM_ROW_F32 256
-
 /* Softmax of `rows` (<= 4) rows of 16 < n <= LB_MEDIUM_ROW_F32 columns,
  * their sweeps interleaved; a row's arithmetic does not depend on `rows`
  * (the same bits one by one). Per row: the maximum m and minimum, e = exp(x
@@ -383,78 +377,15 @@ LB_ALWAYS_INLINE void softmax_medium_sweeps(int rows, size_t n, const float *x, 
     }
 }
 
-/* The maxima m and minima lo of a group of medium rows (the next group's
- * x and y rows prefetched, one line per 16 entries: past the matrix a
- * prefetch is harmless), each row's exp floor, whether any row needs it
- * and the Fast2Sum form all rows allow (else TwoSum). False when some
- * row's maximum is not finite with |m| <= 2^24: such groups go row by row
- * to the general path, as one such row alone would. */
-typedef struct medium_rows {
-    float m[4], lo[4], floor[4];
-    bool floored;
-    enum lb_diff_mode mode;
-} medium_rows;
-
-LB_ALWAYS_INLINE bool medium_max_min(int rows, size_t n, const float *x, size_t ldx,
-                                     const float *y, size_t ldy, medium_rows *g)
-{
-    const size_t full = n / 16;
-    const __mmask16 tail = lb_mask16(n % 16);
-    const __m512 neg_inf = _mm512_set1_ps(-INFINITY), pos_inf = _mm512_set1_ps(INFINITY);
-    __m512 mx[4], mn[4];
-    for (int r = 0; r < rows; r++) mx[r] = neg_inf, mn[r] = pos_inf;
-    for (size_t v = 0; v < full; v++) {
-        for (int r = 0; r < rows; r++) {
-            __m512 xv = _mm512_loadu_ps(x + (size_t)r * ldx + 16 * v);
-            mx[r] = _mm512_max_ps(mx[r], xv);
-            mn[r] = _mm512_min_ps(mn[r], xv);
-            _mm_prefetch((const char *)(x + (size_t)(r + rows) * ldx + 16 * v), _MM_HINT_T0);
-            _mm_prefetch((const char *)(y + (size_t)(r + rows) * ldy + 16 * v), _MM_HINT_T1);
-        }
-    }
-    if (tail) {
-        for (int r = 0; r < rows; r++) {
-            const float *x_tail = x + (size_t)r * ldx + 16 * full;
-            mx[r] = _mm512_max_ps(mx[r], _mm512_mask_loadu_ps(neg_inf, tail, x_tail));
-            mn[r] = _mm512_min_ps(mn[r], _mm512_mask_loadu_ps(pos_inf, tail, x_tail));
-        }
-    }
-    bool all_fast_m = true, all_fast_x = true;
-    g->floored = false;
-    for (int r = 0; r < rows; r++) {
-        g->m[r] = _mm512_reduce_max_ps(mx[r]);
-        g->lo[r] = _mm512_reduce_min_ps(mn[r]);
-        if (!(fabsf(g->m[r]) <= 0x1p24f)) return false;
-        g->floor[r] = lb_exp_floor_moderate_f32(g->m[r]); /* |m| <= 2^24 */
-        g->floored |= !(g->lo[r] >= g->floor[r]);
-        enum lb_diff_mode mode = lb_diff_mode_f32(g->m[r], g->lo[r]);
-        all_fast_m &= mode == LB_DIFF_FAST_M;
-        all_fast_x &= mode == LB_DIFF_FAST_X;
-    }
-    g->mode = all_fast_m ? LB_DIFF_FAST_M : all_fast_x ? LB_DIFF_FAST_X : LB_DIFF_TWOSUM;
-    return true;
-}
-
-/* Runs SWEEPS(floored, mode) with the group's floor flag and difference
- * form as constants. */
-#define MEDIUM_DISPATCH(g, SWEEPS)                                                            \
-    do {                                                                                      \
-        switch ((g).mode) {                                                                   \
-        case LB_DIFF_FAST_M: if ((g).floored) SWEEPS(true, LB_DIFF_FAST_M); else SWEEPS(false, LB_DIFF_FAST_M); break; \
-        case LB_DIFF_FAST_X: if ((g).floored) SWEEPS(true, LB_DIFF_FAST_X); else SWEEPS(false, LB_DIFF_FAST_X); break; \
-        case LB_DIFF_TWOSUM: if ((g).floored) SWEEPS(true, LB_DIFF_TWOSUM); else SWEEPS(false, LB_DIFF_TWOSUM); break; \
-        }                                                                                     \
-    } while (0)
-
 /* Softmax of a group of medium rows; false, with nothing written, as
- * medium_max_min. */
+ * lb_medium_max_min. */
 LB_ALWAYS_INLINE bool softmax_medium(int rows, size_t n, const float *x, size_t ldx, float *y,
                                      size_t ldy)
 {
-    medium_rows g;
-    if (!medium_max_min(rows, n, x, ldx, y, ldy, &g)) return false;
+    lb_medium_rows g;
+    if (!lb_medium_max_min(rows, n, x, ldx, y, ldy, &g)) return false;
 #define SWEEPS(floored, mode) softmax_medium_sweeps(rows, n, x, ldx, y, ldy, g.m, g.floor, floored, mode)
-    MEDIUM_DISPATCH(g, SWEEPS);
+    LB_MEDIUM_DISPATCH(g, SWEEPS);
 #undef SWEEPS
     return true;
 }
@@ -668,7 +599,7 @@ LB_ALWAYS_INLINE bool log_softmax_short16(int rows, size_t n, const float *x, si
  * precision), ties = how many equal m, log s = log1p(rest + ties - 1) for
  * the group in one vector, y = (x - c_hi) - c_lo. */
 LB_ALWAYS_INLINE void log_softmax_medium_sweeps(int rows, size_t n, const float *x, size_t ldx,
-                                                float *y, size_t ldy, const medium_rows *g,
+                                                float *y, size_t ldy, const lb_medium_rows *g,
                                                 bool floored, enum lb_diff_mode mode)
 {
     const size_t full = n / 16;
@@ -725,10 +656,10 @@ LB_ALWAYS_INLINE void log_softmax_medium_sweeps(int rows, size_t n, const float 
 LB_ALWAYS_INLINE bool log_softmax_medium(int rows, size_t n, const float *x, size_t ldx, float *y,
                                          size_t ldy)
 {
-    medium_rows g;
-    if (!medium_max_min(rows, n, x, ldx, y, ldy, &g)) return false;
+    lb_medium_rows g;
+    if (!lb_medium_max_min(rows, n, x, ldx, y, ldy, &g)) return false;
 #define SWEEPS(floored, mode) log_softmax_medium_sweeps(rows, n, x, ldx, y, ldy, &g, floored, mode)
-    MEDIUM_DISPATCH(g, SWEEPS);
+    LB_MEDIUM_DISPATCH(g, SWEEPS);
 #undef SWEEPS
     return true;
 }
@@ -1124,6 +1055,7 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->log_softmax_rows4_max_cols_f32 = LB_MEDIUM_ROW_F32;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx512;
     t->xent_plain_rows4_f32 = lb_avx512_xent_plain_rows4_f32;
+    t->xent_plain_rows4_max_cols_f32 = LB_MEDIUM_ROW_F32;
     t->softmax_stream_f32 = softmax_stream_f32_avx512;
     t->log_softmax_f32 = log_softmax_f32_avx512;
     t->log_softmax_stream_f32 = log_softmax_stream_f32_avx512;

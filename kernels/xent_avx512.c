@@ -210,6 +210,101 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
     return true;
 }
 
+/* `rows` (<= 4) plain rows of 16 < n <= LB_MEDIUM_ROW_F32 columns, their
+ * sweeps interleaved as the softmax groups (lb_medium_max_min); a row's
+ * arithmetic does not depend on `rows`. Per row: e_j = exp(x_j - m) (into
+ * the gradient row when there is one), rest = sum_{j != t} e_j with every
+ * vector widened into double lanes (rest keeps its relative precision
+ * beside a dominant target), e_t from its lane (recomputed in double near
+ * float underflow), the loss a log1p(rest / e_t) with the group's
+ * logarithms in one vector, the gradient e_j k scaled in place and its
+ * target entry as the long path forms it; arguments as plain_short16.
+ * False, with nothing written, for an edge row or |m| > 2^24. */
+LB_ALWAYS_INLINE void plain_medium_sweeps(int rows, size_t n, const float *x, size_t ldx,
+                                          const size_t *t, const double *a, float *grad,
+                                          size_t ldg, double grad_mul, double *loss,
+                                          const lb_medium_rows *g, const float *x_t,
+                                          bool floored, enum lb_diff_mode mode)
+{
+    const size_t full = n / 16;
+    const __mmask16 tail = lb_mask16(n % 16);
+    __m512 vm[4], minus_m[4], floor[4], e_t_lane[4];
+    __m512d acc_lo[4], acc_hi[4];
+    for (int r = 0; r < rows; r++) {
+        vm[r] = _mm512_set1_ps(g->m[r]);
+        minus_m[r] = _mm512_set1_ps(-g->m[r]);
+        floor[r] = _mm512_set1_ps(g->floor[r]);
+        e_t_lane[r] = _mm512_setzero_ps();
+        acc_lo[r] = acc_hi[r] = _mm512_setzero_pd();
+    }
+#define ROW_TERMS(r, v, in_row)                                                               \
+    do {                                                                                      \
+        const float *at = x + (size_t)(r) * ldx + 16 * (v);                                   \
+        __m512 e = _mm512_maskz_mov_ps(in_row, lb_exp512_shifted_f32(                         \
+                                                   _mm512_mask_loadu_ps(vm[r], in_row, at),   \
+                                                   minus_m[r], floor[r], floored, false, mode)); \
+        if (grad) _mm512_mask_storeu_ps(grad + (size_t)(r) * ldg + 16 * (v), in_row, e);      \
+        __mmask16 target = t[r] / 16 == (v) ? (__mmask16)(1u << (t[r] % 16)) : 0;            \
+        e_t_lane[r] = _mm512_mask_mov_ps(e_t_lane[r], target, e);                             \
+        lb_acc16_f32_in_f64(&acc_lo[r], &acc_hi[r], _mm512_maskz_mov_ps((__mmask16)~target, e)); \
+    } while (0)
+    for (size_t v = 0; v < full; v++)
+        for (int r = 0; r < rows; r++) ROW_TERMS(r, v, (__mmask16)0xffff);
+    if (tail)
+        for (int r = 0; r < rows; r++) ROW_TERMS(r, full, tail);
+#undef ROW_TERMS
+    double rest[4], e_t[4], shifted_t[4], ratio[4], log1p_ratio[4];
+    for (int r = 0; r < rows; r++) {
+        rest[r] = lb_hsum512_f64(_mm512_add_pd(acc_lo[r], acc_hi[r]));
+        ratio[r] = 0.0;
+        float *gr = grad ? grad + (size_t)r * ldg : NULL;
+        if (isnan(rest[r])) { /* a NaN entry */
+            if (gr) lb_avx2_fill_f32(n, gr, NAN);
+            continue;
+        }
+        shifted_t[r] = (double)x_t[r] - (double)g->m[r];
+        e_t[r] = shifted_t[r] > -80.0
+                     ? (double)_mm_cvtss_f32(_mm512_castps512_ps128(_mm512_permutexvar_ps(
+                           _mm512_set1_epi32((int)(t[r] % 16)), e_t_lane[r])))
+                     : exp(shifted_t[r]);
+        double s = rest[r] + e_t[r];
+        if (gr) {
+            const __m512 vk = _mm512_set1_ps((float)(a[r] * grad_mul / s));
+            for (size_t v = 0; v < full; v++)
+                _mm512_storeu_ps(gr + 16 * v, _mm512_mul_ps(_mm512_loadu_ps(gr + 16 * v), vk));
+            if (tail)
+                _mm512_mask_storeu_ps(gr + 16 * full, tail,
+                                      _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, gr + 16 * full), vk));
+            gr[t[r]] = (float)((e_t[r] / s * a[r] - a[r]) * grad_mul);
+        }
+        ratio[r] = rest[r] / e_t[r];
+    }
+    lb_log1p_nonneg_n(rows, ratio, log1p_ratio);
+    for (int r = 0; r < rows; r++) {
+        if (isnan(rest[r])) loss[r] = NAN;
+        else if (lb_xent_loss_by_log1p(a[r], shifted_t[r])) loss[r] = a[r] * log1p_ratio[r];
+        else loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t[r], shifted_t[r]);
+    }
+}
+
+LB_ALWAYS_INLINE bool plain_medium(int rows, size_t n, const float *x, size_t ldx,
+                                   const size_t *t, const double *a, float *grad, size_t ldg,
+                                   double grad_mul, double *loss)
+{
+    float x_t[4];
+    for (int r = 0; r < rows; r++) {
+        x_t[r] = x[(size_t)r * ldx + t[r]]; /* grad may be x: read before any store */
+        if (isnan(x_t[r])) return false;
+    }
+    lb_medium_rows g;
+    if (!lb_medium_max_min(rows, n, x, ldx, grad ? grad : x, grad ? ldg : ldx, &g)) return false;
+#define SWEEPS(floored, mode) \
+    plain_medium_sweeps(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, &g, x_t, floored, mode)
+    LB_MEDIUM_DISPATCH(g, SWEEPS);
+#undef SWEEPS
+    return true;
+}
+
 /* stage (or NULL): LB_AVX512_STAGE_FLOATS + 16 floats (64-byte aligned) where the exp values are
  * staged so that the gradient row is written once, by streaming stores, its
  * target entry included (rows of up to that length; the same arithmetic, so
@@ -222,6 +317,9 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     double short_loss;
     if (plain && n <= LB_SHORT_ROW_F32_AVX512 &&
         plain_short16(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
+        return short_loss;
+    if (plain && n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 &&
+        plain_medium(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
         return short_loss;
     if (!plain) return general_xent_row(n, x, coef, grad, grad_mul);
     if (n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_CACHED_ROW_BYTES)
@@ -277,14 +375,19 @@ double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coe
     return xent_row_impl(n, x, coef, grad, grad_mul, stage);
 }
 
-/* Four plain rows of up to 16 columns (the table's xent_plain_rows4 slot):
- * the same bits as four lb_avx512_xent_row_f32 calls (a group with an edge
- * row is done row by row). */
+/* Four plain rows (the table's xent_plain_rows4 slot): one vector each up
+ * to 16 columns, interleaved sweeps up to LB_MEDIUM_ROW_F32; the same bits
+ * as four lb_avx512_xent_row_f32 calls (a group with an edge row, or of
+ * longer rows, is done row by row). */
 void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
                                     const double *target_coefs, float *grad, size_t ld_grad,
                                     double grad_mul, double *losses)
 {
-    if (plain_short16(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses)) return;
+    if (n <= LB_SHORT_ROW_F32_AVX512
+            ? plain_short16(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses)
+            : n <= LB_MEDIUM_ROW_F32 &&
+                  plain_medium(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses))
+        return;
     for (size_t r = 0; r < 4; r++) {
         lb_xent_coef_f32 coef = {.target = targets[r], .target_coef = target_coefs[r]};
         losses[r] = lb_avx512_xent_row_f32(n, x + r * ldx, &coef, grad ? grad + r * ld_grad : NULL,
