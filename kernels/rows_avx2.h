@@ -74,6 +74,15 @@ static inline bool lb_xent_loss_by_log1p(double a, double shifted_t)
 #define LB_LONG_CHUNK 8192
 #define LB_LONG_MAX_CHUNKS 256
 
+/* Elements per chunk of a long row: LB_LONG_CHUNK, more for rows of over
+ * LB_LONG_MAX_CHUNKS chunks, a multiple of 16. */
+static inline size_t lb_long_chunk_length(size_t n)
+{
+    size_t len = LB_LONG_CHUNK;
+    if (n > len * LB_LONG_MAX_CHUNKS) len = (n + LB_LONG_MAX_CHUNKS - 1) / LB_LONG_MAX_CHUNKS;
+    return (len + 15) / 16 * 16;
+}
+
 typedef struct lb_long_row_f32 {
     size_t chunk;                   /* elements per chunk (the last may be shorter) */
     float chunk_max[LB_LONG_MAX_CHUNKS];

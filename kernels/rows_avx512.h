@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rows_avx2.h" /* lb_long_row_f32, enum avx2_row_kind */
+
 /* Row maximum, and the row minimum in *lo; a NaN entry may or may not show
  * in either (the normalizer catches it). */
 float lb_avx512_row_max_min_f32(size_t n, const float *x, float *lo);
@@ -32,6 +34,13 @@ void lb_avx512_scale_f32(size_t n, float *y, float k);
  * (skip >= n: none); ends with an sfence. */
 void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
                                  float skip_value);
+/* lb_avx2_long_row_exp_f32 and lb_avx2_long_row_scale_f32 (rows_avx2.h,
+ * the same contracts and chunks) with sixteen-lane sweeps; a chunk whose
+ * maximum is beyond +-2^24 takes the AVX2 sum. Chunks without the skipped
+ * index hold their own maximum's exp(0) = 1, so they take the split sum. */
+enum avx2_row_kind lb_avx512_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
+                                              lb_long_row_f32 *row);
+void lb_avx512_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k);
 /* f64: the row maximum (a NaN may or may not show); sum_j exp(x_j - m) for
  * a finite m, e != NULL receiving exp(x_j - m) (e may be x; the bits of
  * lb_avx2_sum_exp_f64's e), NaN when an entry is; y_j *= k. */

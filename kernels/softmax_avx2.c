@@ -454,17 +454,11 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
  * keep the online pass and the recomputing write: f64 rounds x - m as its
  * reference does, and per-chunk maxima would round differently (46 ulp
  * apart from the reference at x - M = -60, measured). */
-static size_t long_chunk_length(size_t n)
-{
-    size_t len = LB_LONG_CHUNK;
-    if (n > len * LB_LONG_MAX_CHUNKS) len = (n + LB_LONG_MAX_CHUNKS - 1) / LB_LONG_MAX_CHUNKS;
-    return (len + 15) / 16 * 16;
-}
 
 enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
                                             lb_long_row_f32 *row)
 {
-    size_t len = long_chunk_length(n);
+    size_t len = lb_long_chunk_length(n);
     float m = -INFINITY;
     double s = 0.0;
     row->chunk = len;

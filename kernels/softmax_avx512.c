@@ -263,6 +263,66 @@ void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, si
     _mm_sfence();
 }
 
+/* The sum of a chunk part: the AVX-512 split or widened sum for
+ * |m| <= 2^24, the AVX2 sum (which clamps) beyond. */
+static double chunk_sum_exp(size_t n, const float *x, float m, float lo, float *e,
+                            const float *ahead, bool at_least_one)
+{
+    if (fabsf(m) <= 0x1p24f) return lb_avx512_sum_exp_lo_f32(n, x, m, lo, e, ahead, at_least_one);
+    return lb_avx2_sum_exp_lo_f32(n, x, m, lo, e);
+}
+
+enum avx2_row_kind lb_avx512_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
+                                              lb_long_row_f32 *row)
+{
+    size_t len = lb_long_chunk_length(n);
+    float m = -INFINITY;
+    double s = 0.0;
+    row->chunk = len;
+    for (size_t c = 0, b = 0; b < n; b += len, c++) {
+        size_t l = n - b < len ? n - b : len;
+        float lo, mc = lb_avx512_row_max_min_f32(l, x + b, &lo);
+        enum avx2_row_kind kind = lb_avx2_classify_f32(l, x + b, mc);
+        if (kind == AVX2_ROW_NAN) return AVX2_ROW_NAN;
+        row->chunk_max[c] = mc;
+        if (kind == AVX2_ROW_ALL_NEG_INF) {
+            if (y) lb_avx2_fill_f32(l, y + b, 0.0f);
+            continue;
+        }
+        float *yc = y ? y + b : NULL;
+        const float *ahead = b + l < n ? x + b + l : NULL; /* the next chunk, into L2 */
+        double sc;
+        if (skip >= b && skip < b + l) {
+            size_t t = skip - b;
+            sc = chunk_sum_exp(t, x + b, mc, lo, yc, ahead, false) +
+                 chunk_sum_exp(l - t - 1, x + skip + 1, mc, lo, yc ? yc + t + 1 : NULL,
+                               ahead ? ahead + t + 1 : NULL, false);
+        } else {
+            sc = chunk_sum_exp(l, x + b, mc, lo, yc, ahead, true);
+        }
+        if (isnan(sc)) return AVX2_ROW_NAN; /* a NaN below a finite maximum */
+        if (mc > m) {
+            s = s * exp((double)m - (double)mc) + sc;
+            m = mc;
+        } else {
+            s += sc * exp((double)mc - (double)m);
+        }
+    }
+    if (m == -INFINITY) return AVX2_ROW_ALL_NEG_INF;
+    row->m = m;
+    row->s = s;
+    return AVX2_ROW_FINITE;
+}
+
+void lb_avx512_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k)
+{
+    for (size_t c = 0, b = 0; b < n; b += row->chunk, c++) {
+        size_t l = n - b < row->chunk ? n - b : row->chunk;
+        if (row->chunk_max[c] == -INFINITY) continue; /* zeros already */
+        lb_avx512_scale_f32(l, y + b, (float)(exp((double)row->chunk_max[c] - (double)row->m) * k));
+    }
+}
+
 /* Maximum, minimum and kind of a row the AVX-512 kernels take; false when
  * the row is for AVX2 after all (huge or near -FLT_MAX maximum). */
 static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
@@ -399,6 +459,16 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     if (n <= LB_SHORT_ROW_F32_AVX512 && softmax_short16(1, n, x, n, y, n)) return;
     if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && softmax_medium(1, n, x, n, y, n))
         return;
+    if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: chunks */
+        lb_long_row_f32 row;
+        switch (lb_avx512_long_row_exp_f32(n, x, y, n, &row)) {
+        case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+        case AVX2_ROW_ALL_NEG_INF: return; /* every chunk was filled with 0 */
+        case AVX2_ROW_FINITE: break;
+        }
+        lb_avx512_long_row_scale_f32(n, y, &row, 1.0 / row.s);
+        return;
+    }
     if (!row_for_avx512(n) || (stream && n > LB_AVX512_STAGE_FLOATS) ||
         !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_softmax_stream_f32(n, x, y);
@@ -672,6 +742,23 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
     if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short16(1, n, x, n, y, n)) return;
     if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && log_softmax_medium(1, n, x, n, y, n))
         return;
+    if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: the chunk sums, log s */
+        lb_long_row_f32 row;
+        switch (lb_avx512_long_row_exp_f32(n, x, NULL, n, &row)) {
+        case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+        case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
+        case AVX2_ROW_FINITE: break;
+        }
+        if (!(fabsf(row.m) <= 0x1p24f)) { /* nothing written yet: AVX2's double form */
+            if (stream) lb_avx2_log_softmax_stream_f32(n, x, y);
+            else lb_avx2_log_softmax_f32(n, x, y);
+            return;
+        }
+        float c_hi, c_lo;
+        split_shift(row.m, log(row.s), &c_hi, &c_lo);
+        write_shifted(n, x, c_hi, c_lo, y, stream);
+        return;
+    }
     if (!row_for_avx512(n) || !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_log_softmax_stream_f32(n, x, y);
         else lb_avx2_log_softmax_f32(n, x, y);
