@@ -75,6 +75,7 @@ typedef struct lb_kernel_table {
      * LB_ROW_GROUP_MAX_COLS columns, the same bits as four one-row calls. */
     void (*softmax_backward_rows4_f32)(size_t n, const float *y, size_t ldy, const float *dy,
                                        size_t lddy, float *dx, size_t lddx);
+    size_t softmax_backward_rows4_max_cols_f32; /* the widest rows the API groups for it */
     /* The same four operations, same results bit for bit, with the output
      * row written by non-temporal stores: for passes larger than the caches
      * (LB_STREAM_MIN_BYTES), whose outputs will not be read back soon. */

@@ -58,6 +58,10 @@ void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y);
 void lb_avx2_softmax_backward_f32(size_t n, const float *y, const float *dy, float *dx);
+/* Four rows (in registers up to LB_ROW_GROUP_MAX_COLS columns, longer rows
+ * one by one): the same bits as four calls of lb_avx2_softmax_backward_f32. */
+void lb_avx2_softmax_backward_rows4_f32(size_t n, const float *y, size_t ldy, const float *dy,
+                                        size_t lddy, float *dx, size_t lddx);
 void lb_avx2_softmax_backward_stream_f32(size_t n, const float *y, const float *dy, float *dx);
 void lb_avx2_log_softmax_backward_f32(size_t n, const float *logy, const float *dy, float *dx);
 void lb_avx2_log_softmax_backward_stream_f32(size_t n, const float *logy, const float *dy,

@@ -1319,11 +1319,14 @@ static void softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, float *
         for (size_t r = 0; r < 4; r++) lb_avx2_softmax_f32(n, x + r * ldx, y + r * ldy);
 }
 
-static void softmax_backward_rows4_f32_avx2(size_t n, const float *y, size_t ldy,
-                                            const float *dy, size_t lddy, float *dx, size_t lddx)
+void lb_avx2_softmax_backward_rows4_f32(size_t n, const float *y, size_t ldy, const float *dy,
+                                        size_t lddy, float *dx, size_t lddx)
 {
     if (n <= 8) softmax_backward_short_f32(4, n, y, ldy, dy, lddy, dx, lddx, 1);
-    else softmax_backward_short_f32(4, n, y, ldy, dy, lddy, dx, lddx, 2);
+    else if (n <= 16) softmax_backward_short_f32(4, n, y, ldy, dy, lddy, dx, lddx, 2);
+    else
+        for (size_t r = 0; r < 4; r++)
+            lb_avx2_softmax_backward_f32(n, y + r * ldy, dy + r * lddy, dx + r * lddx);
 }
 
 static void log_softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, float *y,
@@ -1398,7 +1401,8 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->softmax_rows4_f32 = softmax_rows4_f32_avx2;
     t->softmax_rows4_max_cols_f32 = LB_ROW_GROUP_MAX_COLS;
     t->log_softmax_rows4_max_cols_f32 = LB_ROW_GROUP_MAX_COLS;
-    t->softmax_backward_rows4_f32 = softmax_backward_rows4_f32_avx2;
+    t->softmax_backward_rows4_f32 = lb_avx2_softmax_backward_rows4_f32;
+    t->softmax_backward_rows4_max_cols_f32 = LB_ROW_GROUP_MAX_COLS;
     t->xent_plain_rows4_f32 = lb_avx2_xent_plain_rows4_f32;
     t->xent_plain_rows4_max_cols_f32 = LB_ROW_GROUP_MAX_COLS;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx2;

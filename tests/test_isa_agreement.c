@@ -428,17 +428,21 @@ Test(isa_agreement, row_groups_match_single_rows)
 }
 
 /* The four-row softmax backward gives the same bits as four one-row calls,
- * out of place and in place (dx == dy). */
+ * every width the table groups and 20 past it, a NaN now and then, out of
+ * place and in place (dx == dy). */
 Test(isa_agreement, backward_row_groups_match_single_rows)
 {
     cr_assert(simd_table.softmax_backward_rows4_f32);
+    cr_assert(simd_table.softmax_backward_rows4_max_cols_f32 >= LB_ROW_GROUP_MAX_COLS);
     tu_rng r = {142};
-    double row[LB_ROW_GROUP_MAX_COLS];
-    enum { LD_MAX = LB_ROW_GROUP_MAX_COLS + 3 };
-    for (size_t n = 1; n <= LB_ROW_GROUP_MAX_COLS; n++) {
-        size_t ld = n + 3;
+    const size_t n_max = simd_table.softmax_backward_rows4_max_cols_f32 + 20, ld_max = n_max + 3;
+    double *row = malloc(n_max * sizeof *row);
+    float *y = malloc(4 * ld_max * sizeof *y), *dy = malloc(4 * ld_max * sizeof *dy),
+          *got = malloc(4 * ld_max * sizeof *got), *want = malloc(4 * ld_max * sizeof *want);
+    cr_assert(row && y && dy && got && want);
+    for (size_t n = 1; n <= n_max; n++) {
+        size_t ld = n + 3, bytes = 4 * ld * sizeof *y;
         for (int trial = 0; trial < 300; trial++) {
-            float y[4 * LD_MAX], dy[4 * LD_MAX], got[4 * LD_MAX], want[4 * LD_MAX];
             for (int q = 0; q < 4; q++) {
                 fill_row(&r, row, n, ROW_UNIFORM, 0);
                 for (size_t j = 0; j < ld; j++) {
@@ -447,18 +451,24 @@ Test(isa_agreement, backward_row_groups_match_single_rows)
                 }
                 ref_table.softmax_f32(n, y + q * ld, y + q * ld);
             }
+            if (trial % 7 == 3) dy[(size_t)(tu_next(&r) % 4) * ld + (size_t)(tu_next(&r) % n)] = NAN;
             for (int in_place = 0; in_place < 2; in_place++) {
-                memcpy(got, dy, sizeof dy);
-                memcpy(want, dy, sizeof dy);
+                memcpy(got, dy, bytes);
+                memcpy(want, dy, bytes);
                 simd_table.softmax_backward_rows4_f32(n, y, ld, in_place ? got : dy, ld, got, ld);
                 for (int q = 0; q < 4; q++)
                     simd_table.softmax_backward_f32(n, y + q * ld, (in_place ? want : dy) + q * ld,
                                                     want + q * ld);
-                cr_assert(memcmp(got, want, sizeof got) == 0,
+                cr_assert(memcmp(got, want, bytes) == 0,
                           "backward group differs (n=%zu, trial %d, in place %d)", n, trial, in_place);
             }
         }
     }
+    free(row);
+    free(y);
+    free(dy);
+    free(got);
+    free(want);
 }
 
 /* The four-row cross-entropy kernel gives the same losses and gradient bits
