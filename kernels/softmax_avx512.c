@@ -469,8 +469,8 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
         lb_avx512_long_row_scale_f32(n, y, &row, 1.0 / row.s);
         return;
     }
-    if (!row_for_avx512(n) || (stream && n > LB_AVX512_STAGE_FLOATS) ||
-        !finite_row_max(n, x, &m, &lo, &kind)) {
+    if (stream && n > LB_AVX512_STAGE_FLOATS) stream = false; /* no stage that large: y twice */
+    if (!row_for_avx512(n) || !finite_row_max(n, x, &m, &lo, &kind)) {
         if (stream) lb_avx2_softmax_stream_f32(n, x, y);
         else lb_avx2_softmax_f32(n, x, y);
         return;
