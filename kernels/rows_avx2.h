@@ -94,6 +94,24 @@ typedef struct lb_long_row_f32 {
     double s;                       /* sum_j exp(x_j - m), without the skipped index */
 } lb_long_row_f32;
 
+/* The three sweeps of a chunk: maximum and minimum; sum exp(x - m) with
+ * e_j stored when e != NULL (ahead: the next chunk, which the sweep may
+ * fetch into L2; at_least_one: the terms hold the chunk maximum's
+ * exp(0) = 1, as lb_avx512_sum_exp_lo_f32 takes them); y *= k. */
+typedef struct lb_chunk_sweeps_f32 {
+    float (*max_min)(size_t n, const float *x, float *lo);
+    double (*sum_exp)(size_t n, const float *x, float m, float lo, float *e, const float *ahead,
+                      bool at_least_one);
+    void (*scale)(size_t n, float *y, float k);
+} lb_chunk_sweeps_f32;
+
+/* The chunk loop of a long row with the given sweeps (the AVX2 and AVX-512
+ * forms below); the same contracts as those. */
+enum avx2_row_kind lb_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
+                                       lb_long_row_f32 *row, const lb_chunk_sweeps_f32 *sweeps);
+void lb_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k,
+                           const lb_chunk_sweeps_f32 *sweeps);
+
 /* The chunk sweeps of a long row (the long-row comment in softmax_avx2.c):
  * y (may be x, or NULL for the sums alone) receives exp(x_j - m_c); index
  * skip (n for none) is left out of the sum and its y entry unwritten.

@@ -455,8 +455,8 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
  * reference does, and per-chunk maxima would round differently (46 ulp
  * apart from the reference at x - M = -60, measured). */
 
-enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
-                                            lb_long_row_f32 *row)
+enum avx2_row_kind lb_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
+                                       lb_long_row_f32 *row, const lb_chunk_sweeps_f32 *sweeps)
 {
     size_t len = lb_long_chunk_length(n);
     float m = -INFINITY;
@@ -464,7 +464,7 @@ enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, 
     row->chunk = len;
     for (size_t c = 0, b = 0; b < n; b += len, c++) {
         size_t l = n - b < len ? n - b : len;
-        float lo, mc = lb_avx2_row_max_min_f32(l, x + b, &lo);
+        float lo, mc = sweeps->max_min(l, x + b, &lo);
         enum avx2_row_kind kind = lb_avx2_classify_f32(l, x + b, mc);
         if (kind == AVX2_ROW_NAN) return AVX2_ROW_NAN;
         row->chunk_max[c] = mc;
@@ -473,13 +473,15 @@ enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, 
             continue;
         }
         float *yc = y ? y + b : NULL;
+        const float *ahead = b + l < n ? x + b + l : NULL; /* the next chunk */
         double sc;
         if (skip >= b && skip < b + l) {
             size_t t = skip - b;
-            sc = lb_avx2_sum_exp_lo_f32(t, x + b, mc, lo, yc) +
-                 lb_avx2_sum_exp_lo_f32(l - t - 1, x + skip + 1, mc, lo, yc ? yc + t + 1 : NULL);
+            sc = sweeps->sum_exp(t, x + b, mc, lo, yc, ahead, false) +
+                 sweeps->sum_exp(l - t - 1, x + skip + 1, mc, lo, yc ? yc + t + 1 : NULL,
+                                 ahead ? ahead + t + 1 : NULL, false);
         } else {
-            sc = lb_avx2_sum_exp_lo_f32(l, x + b, mc, lo, yc);
+            sc = sweeps->sum_exp(l, x + b, mc, lo, yc, ahead, true); /* holds exp(mc - mc) = 1 */
         }
         if (isnan(sc)) return AVX2_ROW_NAN; /* a NaN below a finite maximum */
         if (mc > m) {
@@ -495,13 +497,36 @@ enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, 
     return AVX2_ROW_FINITE;
 }
 
-void lb_avx2_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k)
+void lb_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k,
+                           const lb_chunk_sweeps_f32 *sweeps)
 {
     for (size_t c = 0, b = 0; b < n; b += row->chunk, c++) {
         size_t l = n - b < row->chunk ? n - b : row->chunk;
         if (row->chunk_max[c] == -INFINITY) continue; /* zeros already */
-        lb_avx2_scale_f32(l, y + b, (float)(exp((double)row->chunk_max[c] - (double)row->m) * k));
+        sweeps->scale(l, y + b, (float)(exp((double)row->chunk_max[c] - (double)row->m) * k));
     }
+}
+
+/* The AVX2 sweeps of the chunks (no prefetch; one summation for all). */
+static double avx2_chunk_sum_exp(size_t n, const float *x, float m, float lo, float *e,
+                                 const float *ahead, bool at_least_one)
+{
+    (void)ahead;
+    (void)at_least_one;
+    return lb_avx2_sum_exp_lo_f32(n, x, m, lo, e);
+}
+static const lb_chunk_sweeps_f32 avx2_chunk_sweeps = {lb_avx2_row_max_min_f32, avx2_chunk_sum_exp,
+                                                      lb_avx2_scale_f32};
+
+enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
+                                            lb_long_row_f32 *row)
+{
+    return lb_long_row_exp_f32(n, x, y, skip, row, &avx2_chunk_sweeps);
+}
+
+void lb_avx2_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k)
+{
+    lb_long_row_scale_f32(n, y, row, k, &avx2_chunk_sweeps);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -272,55 +272,18 @@ static double chunk_sum_exp(size_t n, const float *x, float m, float lo, float *
     return lb_avx2_sum_exp_lo_f32(n, x, m, lo, e);
 }
 
+static const lb_chunk_sweeps_f32 avx512_chunk_sweeps = {lb_avx512_row_max_min_f32, chunk_sum_exp,
+                                                        lb_avx512_scale_f32};
+
 enum avx2_row_kind lb_avx512_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
                                               lb_long_row_f32 *row)
 {
-    size_t len = lb_long_chunk_length(n);
-    float m = -INFINITY;
-    double s = 0.0;
-    row->chunk = len;
-    for (size_t c = 0, b = 0; b < n; b += len, c++) {
-        size_t l = n - b < len ? n - b : len;
-        float lo, mc = lb_avx512_row_max_min_f32(l, x + b, &lo);
-        enum avx2_row_kind kind = lb_avx2_classify_f32(l, x + b, mc);
-        if (kind == AVX2_ROW_NAN) return AVX2_ROW_NAN;
-        row->chunk_max[c] = mc;
-        if (kind == AVX2_ROW_ALL_NEG_INF) {
-            if (y) lb_avx2_fill_f32(l, y + b, 0.0f);
-            continue;
-        }
-        float *yc = y ? y + b : NULL;
-        const float *ahead = b + l < n ? x + b + l : NULL; /* the next chunk, into L2 */
-        double sc;
-        if (skip >= b && skip < b + l) {
-            size_t t = skip - b;
-            sc = chunk_sum_exp(t, x + b, mc, lo, yc, ahead, false) +
-                 chunk_sum_exp(l - t - 1, x + skip + 1, mc, lo, yc ? yc + t + 1 : NULL,
-                               ahead ? ahead + t + 1 : NULL, false);
-        } else {
-            sc = chunk_sum_exp(l, x + b, mc, lo, yc, ahead, true);
-        }
-        if (isnan(sc)) return AVX2_ROW_NAN; /* a NaN below a finite maximum */
-        if (mc > m) {
-            s = s * exp((double)m - (double)mc) + sc;
-            m = mc;
-        } else {
-            s += sc * exp((double)mc - (double)m);
-        }
-    }
-    if (m == -INFINITY) return AVX2_ROW_ALL_NEG_INF;
-    row->m = m;
-    row->s = s;
-    return AVX2_ROW_FINITE;
+    return lb_long_row_exp_f32(n, x, y, skip, row, &avx512_chunk_sweeps);
 }
 
 void lb_avx512_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k)
 {
-    for (size_t c = 0, b = 0; b < n; b += row->chunk, c++) {
-        size_t l = n - b < row->chunk ? n - b : row->chunk;
-        if (row->chunk_max[c] == -INFINITY) continue; /* zeros already */
-        lb_avx512_scale_f32(l, y + b, (float)(exp((double)row->chunk_max[c] - (double)row->m) * k));
-    }
+    lb_long_row_scale_f32(n, y, row, k, &avx512_chunk_sweeps);
 }
 
 /* Maximum, minimum and kind of a row the AVX-512 kernels take; false when

@@ -152,6 +152,22 @@ static double general_xent_row(size_t n, const float *x, const lb_xent_coef_f32 
     }
 }
 
+/* The losses of a group of plain rows: a log1p(rest / e_t) (ratio = rest
+ * / e_t) with the rows' logarithms in one vector log1p; rows that form it
+ * otherwise (zero coefficient, e_t far below double's range) take
+ * lb_xent_plain_loss, NaN rows (rest NaN) NaN. */
+static inline void group_losses(int rows, const double *a, const double *rest, const double *e_t,
+                                const double *shifted_t, const double *ratio, double *loss)
+{
+    double log1p_ratio[4];
+    lb_log1p_nonneg_n(rows, ratio, log1p_ratio);
+    for (int r = 0; r < rows; r++) {
+        if (isnan(rest[r])) loss[r] = NAN;
+        else if (lb_xent_loss_by_log1p(a[r], shifted_t[r])) loss[r] = a[r] * log1p_ratio[r];
+        else loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t[r], shifted_t[r]);
+    }
+}
+
 /* `rows` (<= 4) plain rows of n <= 16 columns, one vector each, as
  * plain_short_rows_f32 in xent_avx2.c: e_j = exp(x_j - m), rest = sum_{j !=
  * t} e_j in double, e_t from its lane (recomputed in double near float
@@ -177,7 +193,7 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
         e[r] = lb_short16_exp(n, v[r], m[r]);
         rest[r] = lb_sum16_in_f64(_mm512_maskz_mov_ps((__mmask16) ~(1u << t[r]), e[r]));
     }
-    double e_t[4], shifted_t[4], ratio[4], log1p_ratio[4];
+    double e_t[4], shifted_t[4], ratio[4];
     for (int r = 0; r < rows; r++) {
         float *g = grad ? grad + (size_t)r * ldg : NULL;
         ratio[r] = 0.0;
@@ -198,15 +214,7 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
         }
         ratio[r] = rest[r] / e_t[r];
     }
-    /* the losses a log1p(rest / e_t) (lb_xent_plain_loss) with the rows'
-     * logarithms in one vector log1p; rows that form it otherwise (zero
-     * coefficient, e_t far below double's range) take lb_xent_plain_loss */
-    lb_log1p_nonneg_n(rows, ratio, log1p_ratio);
-    for (int r = 0; r < rows; r++) {
-        if (isnan(rest[r])) loss[r] = NAN;
-        else if (lb_xent_loss_by_log1p(a[r], shifted_t[r])) loss[r] = a[r] * log1p_ratio[r];
-        else loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t[r], shifted_t[r]);
-    }
+    group_losses(rows, a, rest, e_t, shifted_t, ratio, loss);
     return true;
 }
 
@@ -253,7 +261,7 @@ LB_ALWAYS_INLINE void plain_medium_sweeps(int rows, size_t n, const float *x, si
     if (tail)
         for (int r = 0; r < rows; r++) ROW_TERMS(r, full, tail);
 #undef ROW_TERMS
-    double rest[4], e_t[4], shifted_t[4], ratio[4], log1p_ratio[4];
+    double rest[4], e_t[4], shifted_t[4], ratio[4];
     for (int r = 0; r < rows; r++) {
         rest[r] = lb_hsum512_f64(_mm512_add_pd(acc_lo[r], acc_hi[r]));
         ratio[r] = 0.0;
@@ -279,12 +287,7 @@ LB_ALWAYS_INLINE void plain_medium_sweeps(int rows, size_t n, const float *x, si
         }
         ratio[r] = rest[r] / e_t[r];
     }
-    lb_log1p_nonneg_n(rows, ratio, log1p_ratio);
-    for (int r = 0; r < rows; r++) {
-        if (isnan(rest[r])) loss[r] = NAN;
-        else if (lb_xent_loss_by_log1p(a[r], shifted_t[r])) loss[r] = a[r] * log1p_ratio[r];
-        else loss[r] = lb_xent_plain_loss(a[r], rest[r], e_t[r], shifted_t[r]);
-    }
+    group_losses(rows, a, rest, e_t, shifted_t, ratio, loss);
 }
 
 LB_ALWAYS_INLINE bool plain_medium(int rows, size_t n, const float *x, size_t ldx,
