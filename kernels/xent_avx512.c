@@ -371,6 +371,9 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
     if (grad && grad != x && !stream) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
     float *e = stream ? lb_stage_like(stage, x) : grad;
+    /* e_t first: its exp then runs beside the sweeps, off the row's chain */
+    double shifted_t = (double)x_t - (double)m;
+    double e_t = exp(shifted_t);
     /* A target below the maximum leaves the maximum's exp(0) = 1 in rest:
      * the split sums' absolute error is then below 2^-32 of rest, as for a
      * softmax normalizer, though one of the two parts may be tiny. A target
@@ -383,8 +386,6 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
         return NAN;
     }
-    double shifted_t = (double)x_t - (double)m;
-    double e_t = exp(shifted_t);
     double s = rest + e_t;
     if (grad) {
         float k = (float)(a * grad_mul / s), g_t = (float)((e_t / s * a - a) * grad_mul);
