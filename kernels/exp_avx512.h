@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #define LB_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define LB_NOINLINE __attribute__((noinline))
 
 /* exp(t + t_lo) in three stages, as lb_exp_reduce_f32 / lb_exp_poly_f32 /
  * lb_exp_scale_f32: reduction (t, t_lo -> r, n), polynomial (r -> p),

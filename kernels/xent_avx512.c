@@ -416,14 +416,27 @@ double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coe
  * to 16 columns, interleaved sweeps up to LB_MEDIUM_ROW_F32; the same bits
  * as four lb_avx512_xent_row_f32 calls (a group with an edge row, or of
  * longer rows, is done row by row). */
+/* Each kind of group in a function of its own (as the softmax groups). */
+static LB_NOINLINE bool plain_short_group(size_t n, const float *x, size_t ldx, const size_t *t,
+                                          const double *a, float *grad, size_t ldg,
+                                          double grad_mul, double *loss)
+{
+    return plain_short16(4, n, x, ldx, t, a, grad, ldg, grad_mul, loss);
+}
+static LB_NOINLINE bool plain_medium_group(size_t n, const float *x, size_t ldx, const size_t *t,
+                                           const double *a, float *grad, size_t ldg,
+                                           double grad_mul, double *loss)
+{
+    return plain_medium(4, n, x, ldx, t, a, grad, ldg, grad_mul, loss);
+}
 void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
                                     const double *target_coefs, float *grad, size_t ld_grad,
                                     double grad_mul, double *losses)
 {
     if (n <= LB_SHORT_ROW_F32_AVX512
-            ? plain_short16(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses)
+            ? plain_short_group(n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses)
             : n <= LB_MEDIUM_ROW_F32 &&
-                  plain_medium(4, n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses))
+                  plain_medium_group(n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses))
         return;
     for (size_t r = 0; r < 4; r++) {
         lb_xent_coef_f32 coef = {.target = targets[r], .target_coef = target_coefs[r]};
