@@ -105,22 +105,25 @@ typedef struct lb_chunk_sweeps_f32 {
     void (*scale)(size_t n, float *y, float k);
 } lb_chunk_sweeps_f32;
 
-/* The chunk loop of a long row with the given sweeps (the AVX2 and AVX-512
- * forms below); the same contracts as those. */
+/* The chunk loop of a long row with the given sweeps (the long-row comment
+ * in softmax_avx2.c): y (may be x, or NULL for the sums alone) receives
+ * exp(x_j - m_c); index skip (n for none) is left out of the sum and its y
+ * entry unwritten. Returns the row kind: chunks of -inf get y = 0; a NaN
+ * or +inf anywhere gives AVX2_ROW_NAN with y partly written. */
 enum avx2_row_kind lb_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
                                        lb_long_row_f32 *row, const lb_chunk_sweeps_f32 *sweeps);
+/* y_j *= exp(m_c - m) k over every chunk, after lb_long_row_exp_f32. */
 void lb_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k,
                            const lb_chunk_sweeps_f32 *sweeps);
-
-/* The chunk sweeps of a long row (the long-row comment in softmax_avx2.c):
- * y (may be x, or NULL for the sums alone) receives exp(x_j - m_c); index
- * skip (n for none) is left out of the sum and its y entry unwritten.
- * Returns the row kind: chunks of -inf get y = 0; a NaN or +inf anywhere
- * gives AVX2_ROW_NAN with y partly written. */
-enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
-                                            lb_long_row_f32 *row);
-/* y_j *= exp(m_c - m) k over every chunk, after lb_avx2_long_row_exp_f32. */
-void lb_avx2_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k);
+/* Softmax of a long row (y may be x): the chunk loop, then the scaling. */
+void lb_long_row_softmax_f32(size_t n, const float *x, float *y, const lb_chunk_sweeps_f32 *sweeps);
+/* Cross-entropy of a plain long row (xent_avx2.c), as the xent_row kernels
+ * take it: returns the loss, grad (or NULL; may be x) the gradient. */
+struct lb_xent_coef_f32;
+double lb_long_xent_row_f32(size_t n, const float *x, const struct lb_xent_coef_f32 *coef,
+                            float *grad, double grad_mul, const lb_chunk_sweeps_f32 *sweeps);
+/* The AVX2 sweeps (no prefetch; one summation for all). */
+extern const lb_chunk_sweeps_f32 lb_avx2_chunk_sweeps;
 
 /* While a cached row is computed, fetch what is most likely the next row of
  * the batch (rows are usually contiguous) into L2: the memory stream then

@@ -34,13 +34,11 @@ void lb_avx512_scale_f32(size_t n, float *y, float k);
  * (skip >= n: none); ends with an sfence. */
 void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
                                  float skip_value);
-/* lb_avx2_long_row_exp_f32 and lb_avx2_long_row_scale_f32 (rows_avx2.h,
- * the same contracts and chunks) with sixteen-lane sweeps; a chunk whose
- * maximum is beyond +-2^24 takes the AVX2 sum. Chunks without the skipped
- * index hold their own maximum's exp(0) = 1, so they take the split sum. */
-enum avx2_row_kind lb_avx512_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
-                                              lb_long_row_f32 *row);
-void lb_avx512_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k);
+/* The sweeps of long-row chunks (lb_long_row_exp_f32 in rows_avx2.h) in
+ * sixteen lanes; a chunk whose maximum is beyond +-2^24 takes the AVX2
+ * sum. Chunks without the skipped index hold their own maximum's exp(0) =
+ * 1, so they take the split sum. */
+extern const lb_chunk_sweeps_f32 lb_avx512_chunk_sweeps;
 /* f64: the row maximum (a NaN may or may not show); sum_j exp(x_j - m) for
  * a finite m, e != NULL receiving exp(x_j - m) (e may be x; the bits of
  * lb_avx2_sum_exp_f64's e), NaN when an entry is; y_j *= k. */

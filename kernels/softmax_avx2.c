@@ -507,7 +507,17 @@ void lb_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, doubl
     }
 }
 
-/* The AVX2 sweeps of the chunks (no prefetch; one summation for all). */
+void lb_long_row_softmax_f32(size_t n, const float *x, float *y, const lb_chunk_sweeps_f32 *sweeps)
+{
+    lb_long_row_f32 row;
+    switch (lb_long_row_exp_f32(n, x, y, n, &row, sweeps)) {
+    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
+    case AVX2_ROW_ALL_NEG_INF: return; /* every chunk was filled with 0 */
+    case AVX2_ROW_FINITE: break;
+    }
+    lb_long_row_scale_f32(n, y, &row, 1.0 / row.s, sweeps);
+}
+
 static double avx2_chunk_sum_exp(size_t n, const float *x, float m, float lo, float *e,
                                  const float *ahead, bool at_least_one)
 {
@@ -515,19 +525,8 @@ static double avx2_chunk_sum_exp(size_t n, const float *x, float m, float lo, fl
     (void)at_least_one;
     return lb_avx2_sum_exp_lo_f32(n, x, m, lo, e);
 }
-static const lb_chunk_sweeps_f32 avx2_chunk_sweeps = {lb_avx2_row_max_min_f32, avx2_chunk_sum_exp,
-                                                      lb_avx2_scale_f32};
-
-enum avx2_row_kind lb_avx2_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
-                                            lb_long_row_f32 *row)
-{
-    return lb_long_row_exp_f32(n, x, y, skip, row, &avx2_chunk_sweeps);
-}
-
-void lb_avx2_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k)
-{
-    lb_long_row_scale_f32(n, y, row, k, &avx2_chunk_sweeps);
-}
+const lb_chunk_sweeps_f32 lb_avx2_chunk_sweeps = {lb_avx2_row_max_min_f32, avx2_chunk_sum_exp,
+                                                  lb_avx2_scale_f32};
 
 /* ------------------------------------------------------------------------ */
 /* Softmax                                                                  */
@@ -641,13 +640,7 @@ void lb_avx2_softmax_f32(size_t n, const float *x, float *y)
         lb_avx2_scale_f32(n, y, (float)(1.0 / s));
         return;
     }
-    lb_long_row_f32 row;
-    switch (lb_avx2_long_row_exp_f32(n, x, y, n, &row)) {
-    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
-    case AVX2_ROW_ALL_NEG_INF: return; /* every chunk was filled with 0 */
-    case AVX2_ROW_FINITE: break;
-    }
-    lb_avx2_long_row_scale_f32(n, y, &row, 1.0 / row.s);
+    lb_long_row_softmax_f32(n, x, y, &lb_avx2_chunk_sweeps);
 }
 
 void lb_avx2_softmax_f64(size_t n, const double *x, double *y)

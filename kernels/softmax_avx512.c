@@ -272,19 +272,8 @@ static double chunk_sum_exp(size_t n, const float *x, float m, float lo, float *
     return lb_avx2_sum_exp_lo_f32(n, x, m, lo, e);
 }
 
-static const lb_chunk_sweeps_f32 avx512_chunk_sweeps = {lb_avx512_row_max_min_f32, chunk_sum_exp,
-                                                        lb_avx512_scale_f32};
-
-enum avx2_row_kind lb_avx512_long_row_exp_f32(size_t n, const float *x, float *y, size_t skip,
-                                              lb_long_row_f32 *row)
-{
-    return lb_long_row_exp_f32(n, x, y, skip, row, &avx512_chunk_sweeps);
-}
-
-void lb_avx512_long_row_scale_f32(size_t n, float *y, const lb_long_row_f32 *row, double k)
-{
-    lb_long_row_scale_f32(n, y, row, k, &avx512_chunk_sweeps);
-}
+const lb_chunk_sweeps_f32 lb_avx512_chunk_sweeps = {lb_avx512_row_max_min_f32, chunk_sum_exp,
+                                                    lb_avx512_scale_f32};
 
 /* Maximum, minimum and kind of a row the AVX-512 kernels take; false when
  * the row is for AVX2 after all (huge or near -FLT_MAX maximum). */
@@ -423,13 +412,7 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && softmax_medium(1, n, x, n, y, n))
         return;
     if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: chunks */
-        lb_long_row_f32 row;
-        switch (lb_avx512_long_row_exp_f32(n, x, y, n, &row)) {
-        case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
-        case AVX2_ROW_ALL_NEG_INF: return; /* every chunk was filled with 0 */
-        case AVX2_ROW_FINITE: break;
-        }
-        lb_avx512_long_row_scale_f32(n, y, &row, 1.0 / row.s);
+        lb_long_row_softmax_f32(n, x, y, &lb_avx512_chunk_sweeps);
         return;
     }
     if (stream && n > LB_AVX512_STAGE_FLOATS) stream = false; /* no stage that large: y twice */
@@ -718,7 +701,7 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
         return;
     if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: the chunk sums, log s */
         lb_long_row_f32 row;
-        switch (lb_avx512_long_row_exp_f32(n, x, NULL, n, &row)) {
+        switch (lb_long_row_exp_f32(n, x, NULL, n, &row, &lb_avx512_chunk_sweeps)) {
         case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
         case AVX2_ROW_FINITE: break;

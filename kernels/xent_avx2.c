@@ -586,6 +586,38 @@ void lb_avx2_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const si
     }
 }
 
+/* A plain row longer than LB_CACHED_ROW_BYTES in chunks (rows_avx2.h), the
+ * given sweeps (AVX2 here, AVX-512 in xent_avx512.c): e_j = exp(x_j - m_c)
+ * stored into grad, the target left out of rest. The chunks write as they
+ * go, so rows for the reference are told first: by a maximum sweep when
+ * the gradient may overwrite x, otherwise by the chunk sweeps themselves. */
+double lb_long_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
+                            double grad_mul, const lb_chunk_sweeps_f32 *sweeps)
+{
+    size_t t = coef->target;
+    double a = coef->target_coef;
+    float x_t = x[t], lo; /* grad may be x: keep the target logit */
+    if (grad && (lb_avx2_classify_f32(n, x, sweeps->max_min(n, x, &lo)) != AVX2_ROW_FINITE ||
+                 isnan(x_t)))
+        return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
+    lb_long_row_f32 row;
+    enum avx2_row_kind kind = lb_long_row_exp_f32(n, x, grad, t, &row, sweeps);
+    if (kind == AVX2_ROW_NAN && grad) { /* a NaN under a finite maximum */
+        lb_avx2_fill_f32(n, grad, NAN);
+        return NAN;
+    }
+    if (kind != AVX2_ROW_FINITE || isnan(x_t) || !(x_t <= row.m))
+        return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
+    double shifted_t = (double)x_t - (double)row.m;
+    double e_t = exp(shifted_t);
+    double s = row.s + e_t;
+    if (grad) {
+        lb_long_row_scale_f32(n, grad, &row, a * grad_mul / s, sweeps);
+        grad[t] = (float)((e_t / s * a - a) * grad_mul);
+    }
+    return lb_xent_plain_loss(a, row.s, e_t, shifted_t);
+}
+
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
                             double grad_mul)
 {
@@ -602,50 +634,26 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
     default: break;
     }
     if (short_done) return short_loss;
+    if (n * sizeof(float) > LB_CACHED_ROW_BYTES)
+        return lb_long_xent_row_f32(n, x, coef, grad, grad_mul, &lb_avx2_chunk_sweeps);
     float x_t = x[t]; /* grad may be x: keep the target logit */
-    float m;
-    double rest;
-    lb_long_row_f32 long_row;
-    bool cached = n * sizeof(float) <= LB_CACHED_ROW_BYTES;
-    if (cached) {
-        float lo;
-        m = lb_avx2_row_max_min_f32(n, x, &lo);
-        if (lb_avx2_classify_f32(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
-            return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-        lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-        if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
-        /* the sum around the target, e_j stored into grad */
-        rest = lb_avx2_sum_exp_lo_f32(t, x, m, lo, grad) +
-               lb_avx2_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, grad ? grad + t + 1 : NULL);
-        if (isnan(rest)) { /* a NaN entry (x may already be overwritten: decide here) */
-            if (grad) lb_avx2_fill_f32(n, grad, NAN);
-            return NAN;
-        }
-    } else {
-        /* chunks (rows_avx2.h), e_j = exp(x_j - m_c) stored into grad. They
-         * write as they go, so rows for the reference are told first: by a
-         * maximum sweep when the gradient may overwrite x, otherwise by the
-         * chunk sweeps themselves. */
-        if (grad && (lb_avx2_classify_f32(n, x, lb_avx2_row_max_f32(n, x)) != AVX2_ROW_FINITE ||
-                     isnan(x_t)))
-            return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-        enum avx2_row_kind kind = lb_avx2_long_row_exp_f32(n, x, grad, t, &long_row);
-        if (kind == AVX2_ROW_NAN && grad) { /* a NaN under a finite maximum */
-            lb_avx2_fill_f32(n, grad, NAN);
-            return NAN;
-        }
-        if (kind != AVX2_ROW_FINITE || isnan(x_t) || !(x_t <= long_row.m))
-            return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-        m = long_row.m;
-        rest = long_row.s;
+    float lo, m = lb_avx2_row_max_min_f32(n, x, &lo);
+    if (lb_avx2_classify_f32(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
+        return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
+    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
+    /* the sum around the target, e_j stored into grad */
+    double rest = lb_avx2_sum_exp_lo_f32(t, x, m, lo, grad) +
+                  lb_avx2_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, grad ? grad + t + 1 : NULL);
+    if (isnan(rest)) { /* a NaN entry (x may already be overwritten: decide here) */
+        if (grad) lb_avx2_fill_f32(n, grad, NAN);
+        return NAN;
     }
     double shifted_t = (double)x_t - (double)m;
     double e_t = exp(shifted_t);
     double s = rest + e_t;
     if (grad) {
-        double k = a * grad_mul / s;
-        if (cached) lb_avx2_scale_f32(n, grad, (float)k);
-        else lb_avx2_long_row_scale_f32(n, grad, &long_row, k);
+        lb_avx2_scale_f32(n, grad, (float)(a * grad_mul / s));
         double p_t = e_t / s;
         grad[t] = (float)((p_t * a - a) * grad_mul);
     }

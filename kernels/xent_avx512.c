@@ -226,8 +226,9 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
  * beside a dominant target), e_t from its lane (recomputed in double near
  * float underflow), the loss a log1p(rest / e_t) with the group's
  * logarithms in one vector, the gradient e_j k scaled in place and its
- * target entry as the long path forms it; arguments as plain_short16.
- * False, with nothing written, for an edge row or |m| > 2^24. */
+ * target entry as the long path forms it; arguments as plain_short16
+ * (plain_medium: false, with nothing written, for an edge row or
+ * |m| > 2^24). */
 LB_ALWAYS_INLINE void plain_medium_sweeps(int rows, size_t n, const float *x, size_t ldx,
                                           const size_t *t, const double *a, float *grad,
                                           size_t ldg, double grad_mul, double *loss,
@@ -308,39 +309,6 @@ LB_ALWAYS_INLINE bool plain_medium(int rows, size_t n, const float *x, size_t ld
     return true;
 }
 
-/* A plain row longer than LB_CACHED_ROW_BYTES, as lb_avx2_xent_row_f32
- * takes it, with the AVX-512 chunk sweeps (lb_avx512_long_row_exp_f32):
- * e_j = exp(x_j - m_c) stored into grad, the target left out of rest.
- * The chunks write as they go, so rows for the reference are told first: by
- * a maximum sweep when the gradient may overwrite x, otherwise by the chunk
- * sweeps themselves. */
-static double long_xent_row(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
-                            double grad_mul)
-{
-    size_t t = coef->target;
-    double a = coef->target_coef;
-    float x_t = x[t], lo;
-    if (grad && (lb_avx2_classify_f32(n, x, lb_avx512_row_max_min_f32(n, x, &lo)) != AVX2_ROW_FINITE ||
-                 isnan(x_t)))
-        return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-    lb_long_row_f32 row;
-    enum avx2_row_kind kind = lb_avx512_long_row_exp_f32(n, x, grad, t, &row);
-    if (kind == AVX2_ROW_NAN && grad) { /* a NaN under a finite maximum */
-        lb_avx2_fill_f32(n, grad, NAN);
-        return NAN;
-    }
-    if (kind != AVX2_ROW_FINITE || isnan(x_t) || !(x_t <= row.m))
-        return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-    double shifted_t = (double)x_t - (double)row.m;
-    double e_t = exp(shifted_t);
-    double s = row.s + e_t;
-    if (grad) {
-        lb_avx512_long_row_scale_f32(n, grad, &row, a * grad_mul / s);
-        grad[t] = (float)((e_t / s * a - a) * grad_mul);
-    }
-    return lb_xent_plain_loss(a, row.s, e_t, shifted_t);
-}
-
 /* stage (or NULL): LB_AVX512_STAGE_FLOATS + 16 floats (64-byte aligned) where the exp values are
  * staged so that the gradient row is written once, by streaming stores, its
  * target entry included (rows of up to that length; the same arithmetic, so
@@ -358,7 +326,8 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
         plain_medium(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
         return short_loss;
     if (!plain) return general_xent_row(n, x, coef, grad, grad_mul);
-    if (n * sizeof(float) > LB_CACHED_ROW_BYTES) return long_xent_row(n, x, coef, grad, grad_mul);
+    if (n * sizeof(float) > LB_CACHED_ROW_BYTES)
+        return lb_long_xent_row_f32(n, x, coef, grad, grad_mul, &lb_avx512_chunk_sweeps);
     if (n <= LB_SHORT_ROW_F32) return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     if (stream && (!grad || n > LB_AVX512_STAGE_FLOATS)) stream = false;
     size_t t = coef->target;
@@ -375,7 +344,7 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     double shifted_t = (double)x_t - (double)m;
     double e_t = exp(shifted_t);
     /* A target below the maximum leaves the maximum's exp(0) = 1 in rest:
-     * the split sums' absolute error is then below 2^-32 of rest, as for a
+     * the split sums' absolute error is then below 2^-29 of rest, as for a
      * softmax normalizer, though one of the two parts may be tiny. A target
      * at the maximum may leave rest tiny: double lanes throughout. */
     bool rest_has_one = x_t < m;
