@@ -121,6 +121,11 @@ typedef struct lb_kernel_table {
      * (numpy.argmax); accuracy compares these. */
     size_t (*argmax_f32)(size_t n, const float *v);
     size_t (*argmax_f64)(size_t n, const double *v);
+    /* The same index for each of `rows` rows of n columns (row i at v +
+     * i ld) into idx[i]: one call per block of rows, so that short rows'
+     * independent reductions overlap instead of paying a call each. */
+    void (*argmax_rows_f32)(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
+    void (*argmax_rows_f64)(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
 } lb_kernel_table;
 
 /* The table in use (chosen once; see dispatch.c). Never NULL. */
@@ -160,6 +165,8 @@ double lb_ref_mae_row_f64(size_t n, const double *pred, const double *target, do
                           double *dpred, double grad_mul, bool stream_stores);
 size_t lb_ref_argmax_f32(size_t n, const float *v);
 size_t lb_ref_argmax_f64(size_t n, const double *v);
+void lb_ref_argmax_rows_f32(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
+void lb_ref_argmax_rows_f64(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
 
 /* AVX2+FMA kernels that live outside softmax_avx2.c (which fills the table). */
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
@@ -181,6 +188,8 @@ double lb_avx2_mae_row_f64(size_t n, const double *pred, const double *target, d
                            double *dpred, double grad_mul, bool stream_stores);
 size_t lb_avx2_argmax_f32(size_t n, const float *v);
 size_t lb_avx2_argmax_f64(size_t n, const double *v);
+void lb_avx2_argmax_rows_f32(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
+void lb_avx2_argmax_rows_f64(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
 
 /* AVX-512 kernels that live outside softmax_avx512.c. */
 double lb_avx512_mse_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
@@ -193,6 +202,8 @@ double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coe
                                      float *grad, double grad_mul);
 double lb_avx512_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *coef,
                               double *grad, double grad_mul);
+void lb_avx512_argmax_rows_f32(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
+void lb_avx512_argmax_rows_f64(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
 void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
                                     const double *target_coefs, float *grad, size_t ld_grad,
                                     double grad_mul, double *losses);

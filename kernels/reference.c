@@ -54,4 +54,6 @@ void lb_fill_reference_kernels(lb_kernel_table *t)
     t->mae_row_f64 = lb_ref_mae_row_f64;
     t->argmax_f32 = lb_ref_argmax_f32;
     t->argmax_f64 = lb_ref_argmax_f64;
+    t->argmax_rows_f32 = lb_ref_argmax_rows_f32;
+    t->argmax_rows_f64 = lb_ref_argmax_rows_f64;
 }

@@ -9,6 +9,10 @@
 
 typedef enum elementwise_loss { SQUARED_ERROR, ABSOLUTE_ERROR } elementwise_loss;
 
+/* Rows per argmax_rows call in accuracy: the indices stay on the stack
+ * (two blocks of 512 bytes). */
+#define LB_ACCURACY_BLOCK 64
+
 #define REAL float
 #define NAME(f) f##_f32
 #include "regression_api.inc"

@@ -241,6 +241,21 @@ size_t lb_avx2_argmax_f32(size_t n, const float *v)
     return 0; /* not reached: the maximum or the NaN is in the row */
 }
 
+/* Rows of up to 32 entries take the short form inline, row after row, so
+ * that their reductions overlap; the width's case is chosen once. */
+void lb_avx2_argmax_rows_f32(size_t rows, size_t n, const float *v, size_t ld, size_t *idx)
+{
+    switch ((n + 7) / 8) {
+    case 1: for (size_t i = 0; i < rows; i++) idx[i] = argmax_short_f32(n, v + i * ld, 1); return;
+    case 2: for (size_t i = 0; i < rows; i++) idx[i] = argmax_short_f32(n, v + i * ld, 2); return;
+    case 3: for (size_t i = 0; i < rows; i++) idx[i] = argmax_short_f32(n, v + i * ld, 3); return;
+    case 4: for (size_t i = 0; i < rows; i++) idx[i] = argmax_short_f32(n, v + i * ld, 4); return;
+    default:
+        for (size_t i = 0; i < rows; i++) idx[i] = lb_avx2_argmax_f32(n, v + i * ld);
+        return;
+    }
+}
+
 size_t lb_avx2_argmax_f64(size_t n, const double *v)
 {
     if (n < 8) return lb_ref_argmax_f64(n, v);
@@ -273,4 +288,9 @@ size_t lb_avx2_argmax_f64(size_t n, const double *v)
     for (; j < n; j++)
         if (has_nan ? isnan(v[j]) : v[j] == m) return j;
     return 0;
+}
+
+void lb_avx2_argmax_rows_f64(size_t rows, size_t n, const double *v, size_t ld, size_t *idx)
+{
+    for (size_t i = 0; i < rows; i++) idx[i] = lb_avx2_argmax_f64(n, v + i * ld);
 }

@@ -1450,4 +1450,6 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->mae_row_f64 = lb_avx2_mae_row_f64;
     t->argmax_f32 = lb_avx2_argmax_f32;
     t->argmax_f64 = lb_avx2_argmax_f64;
+    t->argmax_rows_f32 = lb_avx2_argmax_rows_f32;
+    t->argmax_rows_f64 = lb_avx2_argmax_rows_f64;
 }

@@ -1214,4 +1214,6 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->xent_row_f64 = lb_avx512_xent_row_f64;
     t->xent_row_stream_f64 = lb_avx512_xent_row_f64;
     t->mae_row_f32 = lb_avx512_mae_row_f32;
+    t->argmax_rows_f32 = lb_avx512_argmax_rows_f32;
+    t->argmax_rows_f64 = lb_avx512_argmax_rows_f64;
 }

@@ -1129,14 +1129,18 @@ Test(isa_agreement, softmax_f32_ulp_against_long_double)
 
 /* The same index as the reference (numpy.argmax: first maximum, first NaN)
  * on every row kind and size, plus ties of the maximum, -0 against +0 and a
- * NaN placed before, at and after the maximum. */
+ * NaN placed before, at and after the maximum; argmax_rows gives that index
+ * for each of ARGMAX_BLOCK copies of the row at a stride whose padding
+ * holds NaN (read, it would win). */
+#define ARGMAX_BLOCK 5
+#define ARGMAX_PAD 3
 static void argmax_agreement(bool f64)
 {
     tu_rng r = {f64 ? 141u : 140u};
     double largest = f64 ? DBL_MAX : FLT_MAX;
-    size_t max_n = 131072;
-    double *x = malloc(max_n * sizeof *x);
-    float *xf = malloc(max_n * sizeof *xf);
+    size_t max_n = 131072, ld_max = max_n + ARGMAX_PAD;
+    double *x = malloc(max_n * sizeof *x), *block = malloc(ARGMAX_BLOCK * ld_max * sizeof *block);
+    float *xf = malloc(max_n * sizeof *xf), *blockf = malloc(ARGMAX_BLOCK * ld_max * sizeof *blockf);
     int checked = 0;
     FOR_EACH_ROW({
         for (int variant = 0; variant < 5; variant++) {
@@ -1147,23 +1151,35 @@ static void argmax_agreement(bool f64)
                 for (size_t j = 0; j < n; j++) x[j] = tu_next(&r) % 2 ? 0.0 : -0.0;
             if (variant == 3) x[at] = NAN, x[at2] = NAN;
             if (variant == 4) x[at] = -INFINITY;
-            size_t got, want;
+            size_t got, want, ld = n + ARGMAX_PAD, rows_got[ARGMAX_BLOCK];
+            for (size_t i = 0; i < ARGMAX_BLOCK * ld; i++) {
+                double v = i % ld < n ? x[i % ld] : NAN;
+                block[i] = v;
+                blockf[i] = (float)v;
+            }
             if (f64) {
                 got = simd_table.argmax_f64(n, x);
                 want = ref_table.argmax_f64(n, x);
+                simd_table.argmax_rows_f64(ARGMAX_BLOCK, n, block, ld, rows_got);
             } else {
                 for (size_t j = 0; j < n; j++) xf[j] = (float)x[j];
                 got = simd_table.argmax_f32(n, xf);
                 want = ref_table.argmax_f32(n, xf);
+                simd_table.argmax_rows_f32(ARGMAX_BLOCK, n, blockf, ld, rows_got);
             }
             cr_assert_eq(got, want, "%s argmax n=%zu kind %d variant %d: %zu vs %zu",
                          f64 ? "f64" : "f32", n, kind, variant, got, want);
+            for (int i = 0; i < ARGMAX_BLOCK; i++)
+                cr_assert_eq(rows_got[i], want, "%s argmax_rows n=%zu kind %d variant %d row %d: %zu vs %zu",
+                             f64 ? "f64" : "f32", n, kind, variant, i, rows_got[i], want);
             checked++;
         }
     })
     cr_log_info("%s argmax: %d rows", f64 ? "f64" : "f32", checked);
     free(x);
     free(xf);
+    free(block);
+    free(blockf);
 }
 
 Test(isa_agreement, argmax_f32) { argmax_agreement(false); }
