@@ -259,6 +259,27 @@ LB_ALWAYS_INLINE float lb_short16_load_max(size_t n, const float *x, __m512 *v)
     return _mm512_reduce_max_ps(*v);
 }
 
+/* Rows of 17 to 32 floats are two vectors each, in registers the same way
+ * (the medium rows' sweeps, stage and scale pass cost these more than their
+ * arithmetic: 64 x 20 softmax in cache tied oneDNN). */
+#define LB_SHORT2_ROW_F32_AVX512 32
+
+/* The lanes of vector k (0 or 1) of a short row that lie in the row. */
+static inline size_t lb_short_lanes(size_t n, int k)
+{
+    return k == 0 ? (n < 16 ? n : 16) : n - 16;
+}
+
+/* Loads a row of n <= 16 * vectors floats (vectors 1 or 2; lanes past n
+ * hold -inf) and returns its maximum (a NaN entry may or may not show). */
+LB_ALWAYS_INLINE float lb_short_load_max2(size_t n, const float *x, int vectors, __m512 *v)
+{
+    if (vectors == 1) return lb_short16_load_max(n, x, v);
+    v[0] = _mm512_loadu_ps(x);
+    v[1] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lb_mask16(n - 16), x + 16);
+    return _mm512_reduce_max_ps(_mm512_max_ps(v[0], v[1]));
+}
+
 /* exp(v - m) of a short row (m finite, |m| <= 2^24), 0 past the row; the
  * padding lanes take m inside exp, as lb_short_exp_f32. TwoSum difference,
  * floor m - 129 (lb_exp_floor_moderate_f32) for -inf entries. */

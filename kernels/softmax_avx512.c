@@ -285,31 +285,41 @@ static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
     return *kind != AVX2_ROW_FINITE || fabsf(*m) <= 0x1p24f;
 }
 
-/* Softmax of `rows` (<= 4) rows of n <= 16 columns, one vector each, as
- * the cached path computes it (exp, double sum, one rounded reciprocal).
- * A row's arithmetic does not depend on `rows`: more rows only interleave
- * independent rows so that their latency chains (horizontal maximum and
- * sum, the division) overlap. False, with nothing written, when some row's
- * maximum is not finite with |m| <= 2^24: those go row by row to the
- * general path. */
-LB_ALWAYS_INLINE bool softmax_short16(int rows, size_t n, const float *x, size_t ldx, float *y,
-                                      size_t ldy)
+/* Softmax of `rows` (<= 4) rows of n <= 16 * vectors columns (vectors 1 or
+ * 2), in registers, as the cached path computes it (exp, double sum, one
+ * rounded reciprocal). A row's arithmetic does not depend on `rows`: more
+ * rows only interleave independent rows so that their latency chains
+ * (horizontal maximum and sum, the division) overlap. False, with nothing
+ * written, when some row's maximum is not finite with |m| <= 2^24: those
+ * go row by row to the general path. */
+LB_ALWAYS_INLINE bool softmax_short(int rows, size_t n, const float *x, size_t ldx, float *y,
+                                    size_t ldy, int vectors)
 {
-    __m512 v[4], e[4];
+    __m512 v[4][2], e[4][2];
     float m[4];
     double s[4];
     for (int r = 0; r < rows; r++) {
-        m[r] = lb_short16_load_max(n, x + (size_t)r * ldx, &v[r]);
+        m[r] = lb_short_load_max2(n, x + (size_t)r * ldx, vectors, v[r]);
         if (!(fabsf(m[r]) <= 0x1p24f)) return false;
     }
     for (int r = 0; r < rows; r++) {
-        e[r] = lb_short16_exp(n, v[r], m[r]);
-        s[r] = lb_sum16_in_f64(e[r]);
+        __m512d lo = _mm512_setzero_pd(), hi = lo;
+        for (int k = 0; k < vectors; k++) {
+            e[r][k] = lb_short16_exp(lb_short_lanes(n, k), v[r][k], m[r]);
+            lb_acc16_f32_in_f64(&lo, &hi, e[r][k]);
+        }
+        s[r] = lb_hsum512_f64(_mm512_add_pd(lo, hi));
     }
     for (int r = 0; r < rows; r++) {
         float *y_row = y + (size_t)r * ldy;
-        if (isnan(s[r])) lb_avx2_fill_f32(n, y_row, NAN);
-        else _mm512_mask_storeu_ps(y_row, lb_mask16(n), _mm512_mul_ps(e[r], _mm512_set1_ps((float)(1.0 / s[r]))));
+        if (isnan(s[r])) {
+            lb_avx2_fill_f32(n, y_row, NAN);
+            continue;
+        }
+        const __m512 k_inv = _mm512_set1_ps((float)(1.0 / s[r]));
+        for (int k = 0; k < vectors; k++)
+            _mm512_mask_storeu_ps(y_row + 16 * k, lb_mask16(lb_short_lanes(n, k)),
+                                  _mm512_mul_ps(e[r][k], k_inv));
     }
     return true;
 }
@@ -408,8 +418,11 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
 {
     float m, lo;
     enum avx2_row_kind kind;
-    if (n <= LB_SHORT_ROW_F32_AVX512 && softmax_short16(1, n, x, n, y, n)) return;
-    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && softmax_medium(1, n, x, n, y, n))
+    if (n <= LB_SHORT_ROW_F32_AVX512 && softmax_short(1, n, x, n, y, n, 1)) return;
+    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_SHORT2_ROW_F32_AVX512 &&
+        softmax_short(1, n, x, n, y, n, 2))
+        return;
+    if (n > LB_SHORT2_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && softmax_medium(1, n, x, n, y, n))
         return;
     if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: chunks */
         lb_long_row_softmax_f32(n, x, y, &lb_avx512_chunk_sweeps);
@@ -443,7 +456,7 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
 
 static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_impl(n, x, y, false); }
 
-/* Four rows of up to LB_MEDIUM_ROW_F32 columns (one vector each up to 16,
+/* Four rows of up to LB_MEDIUM_ROW_F32 columns (in registers up to 32,
  * interleaved sweeps above): the same bits as four softmax_f32_avx512 calls
  * (a group with an edge row, or of longer rows, is done row by row). */
 /* Each kind of group in a function of its own, so that the short groups do
@@ -451,7 +464,12 @@ static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_imp
  * registers: 4096 x 10 backward 7 % slower when they shared one). */
 static LB_NOINLINE bool softmax_short_group(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
 {
-    return softmax_short16(4, n, x, ldx, y, ldy);
+    return softmax_short(4, n, x, ldx, y, ldy, 1);
+}
+static LB_NOINLINE bool softmax_short2_group(size_t n, const float *x, size_t ldx, float *y,
+                                             size_t ldy)
+{
+    return softmax_short(4, n, x, ldx, y, ldy, 2);
 }
 static LB_NOINLINE bool softmax_medium_group(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
 {
@@ -459,8 +477,9 @@ static LB_NOINLINE bool softmax_medium_group(size_t n, const float *x, size_t ld
 }
 static void softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
 {
-    if (n <= LB_SHORT_ROW_F32_AVX512 ? softmax_short_group(n, x, ldx, y, ldy)
-                                     : n <= LB_MEDIUM_ROW_F32 && softmax_medium_group(n, x, ldx, y, ldy))
+    if (n <= LB_SHORT_ROW_F32_AVX512       ? softmax_short_group(n, x, ldx, y, ldy)
+        : n <= LB_SHORT2_ROW_F32_AVX512    ? softmax_short2_group(n, x, ldx, y, ldy)
+                                           : n <= LB_MEDIUM_ROW_F32 && softmax_medium_group(n, x, ldx, y, ldy))
         return;
     for (size_t r = 0; r < 4; r++) softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
@@ -579,27 +598,33 @@ static inline void split_shift(float m, double log_s, float *c_hi, float *c_lo)
     *c_lo = (float)(((double)m - (double)*c_hi) + log_s);
 }
 
-/* Log-softmax of `rows` (<= 4) rows of n <= 16 columns, one vector each:
- * rest and ties as sum_exp_rest forms them, log s = log1p(rest + ties - 1),
- * y = (x - c_hi) - c_lo. As softmax_short16, more rows only interleave
- * independent rows; their logarithms are one vector log1p. False, with
- * nothing written, for an edge row or |m| > 2^24. */
-LB_ALWAYS_INLINE bool log_softmax_short16(int rows, size_t n, const float *x, size_t ldx,
-                                          float *y, size_t ldy)
+/* Log-softmax of `rows` (<= 4) rows of n <= 16 * vectors columns (vectors
+ * 1 or 2), in registers: rest and ties as sum_exp_rest forms them, log s =
+ * log1p(rest + ties - 1), y = (x - c_hi) - c_lo. As softmax_short, more
+ * rows only interleave independent rows; their logarithms are one vector
+ * log1p. False, with nothing written, for an edge row or |m| > 2^24. */
+LB_ALWAYS_INLINE bool log_softmax_short(int rows, size_t n, const float *x, size_t ldx,
+                                        float *y, size_t ldy, int vectors)
 {
-    __m512 v[4];
+    __m512 v[4][2];
     float m[4];
     double rest[4], log_s[4];
     int ties[4];
     for (int r = 0; r < rows; r++) {
-        m[r] = lb_short16_load_max(n, x + (size_t)r * ldx, &v[r]);
+        m[r] = lb_short_load_max2(n, x + (size_t)r * ldx, vectors, v[r]);
         if (!(fabsf(m[r]) <= 0x1p24f)) return false;
     }
     for (int r = 0; r < rows; r++) {
-        /* padding is -inf: never equal to m */
-        __mmask16 eq = _mm512_cmp_ps_mask(v[r], _mm512_set1_ps(m[r]), _CMP_EQ_OQ);
-        ties[r] = __builtin_popcount(eq);
-        rest[r] = lb_sum16_in_f64(_mm512_maskz_mov_ps((__mmask16)~eq, lb_short16_exp(n, v[r], m[r])));
+        __m512d lo = _mm512_setzero_pd(), hi = lo;
+        ties[r] = 0;
+        for (int k = 0; k < vectors; k++) {
+            /* padding is -inf: never equal to m */
+            __mmask16 eq = _mm512_cmp_ps_mask(v[r][k], _mm512_set1_ps(m[r]), _CMP_EQ_OQ);
+            ties[r] += __builtin_popcount(eq);
+            lb_acc16_f32_in_f64(&lo, &hi, _mm512_maskz_mov_ps((__mmask16)~eq,
+                                                               lb_short16_exp(lb_short_lanes(n, k), v[r][k], m[r])));
+        }
+        rest[r] = lb_hsum512_f64(_mm512_add_pd(lo, hi));
     }
     double log_arg[4];
     for (int r = 0; r < rows; r++)
@@ -613,8 +638,10 @@ LB_ALWAYS_INLINE bool log_softmax_short16(int rows, size_t n, const float *x, si
         }
         float c_hi, c_lo;
         split_shift(m[r], log_s[r], &c_hi, &c_lo);
-        _mm512_mask_storeu_ps(y_row, lb_mask16(n),
-                              _mm512_sub_ps(_mm512_sub_ps(v[r], _mm512_set1_ps(c_hi)), _mm512_set1_ps(c_lo)));
+        const __m512 vhi = _mm512_set1_ps(c_hi), vlo = _mm512_set1_ps(c_lo);
+        for (int k = 0; k < vectors; k++)
+            _mm512_mask_storeu_ps(y_row + 16 * k, lb_mask16(lb_short_lanes(n, k)),
+                                  _mm512_sub_ps(_mm512_sub_ps(v[r][k], vhi), vlo));
     }
     return true;
 }
@@ -696,8 +723,12 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
 {
     float m, lo;
     enum avx2_row_kind kind;
-    if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short16(1, n, x, n, y, n)) return;
-    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && log_softmax_medium(1, n, x, n, y, n))
+    if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short(1, n, x, n, y, n, 1)) return;
+    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_SHORT2_ROW_F32_AVX512 &&
+        log_softmax_short(1, n, x, n, y, n, 2))
+        return;
+    if (n > LB_SHORT2_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 &&
+        log_softmax_medium(1, n, x, n, y, n))
         return;
     if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: the chunk sums, log s */
         lb_long_row_f32 row;
@@ -749,12 +780,17 @@ static void log_softmax_stream_f32_avx512(size_t n, const float *x, float *y)
     log_softmax_impl(n, x, y, true);
 }
 
-/* Four rows of up to 16 columns: the same bits as four
- * log_softmax_f32_avx512 calls. */
+/* Four rows (in registers up to 32 columns, interleaved sweeps up to
+ * LB_MEDIUM_ROW_F32): the same bits as four log_softmax_f32_avx512 calls. */
 static LB_NOINLINE bool log_softmax_short_group(size_t n, const float *x, size_t ldx, float *y,
                                                 size_t ldy)
 {
-    return log_softmax_short16(4, n, x, ldx, y, ldy);
+    return log_softmax_short(4, n, x, ldx, y, ldy, 1);
+}
+static LB_NOINLINE bool log_softmax_short2_group(size_t n, const float *x, size_t ldx, float *y,
+                                                 size_t ldy)
+{
+    return log_softmax_short(4, n, x, ldx, y, ldy, 2);
 }
 static LB_NOINLINE bool log_softmax_medium_group(size_t n, const float *x, size_t ldx, float *y,
                                                  size_t ldy)
@@ -764,8 +800,9 @@ static LB_NOINLINE bool log_softmax_medium_group(size_t n, const float *x, size_
 static void log_softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y,
                                          size_t ldy)
 {
-    if (n <= LB_SHORT_ROW_F32_AVX512 ? log_softmax_short_group(n, x, ldx, y, ldy)
-                                     : n <= LB_MEDIUM_ROW_F32 && log_softmax_medium_group(n, x, ldx, y, ldy))
+    if (n <= LB_SHORT_ROW_F32_AVX512    ? log_softmax_short_group(n, x, ldx, y, ldy)
+        : n <= LB_SHORT2_ROW_F32_AVX512 ? log_softmax_short2_group(n, x, ldx, y, ldy)
+                                        : n <= LB_MEDIUM_ROW_F32 && log_softmax_medium_group(n, x, ldx, y, ldy))
         return;
     for (size_t r = 0; r < 4; r++) log_softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
@@ -936,8 +973,6 @@ LB_ALWAYS_INLINE void log_softmax_backward_impl(size_t n, const float *logy, con
         __m512 p = lb_exp512_any_f32(_mm512_maskz_loadu_ps(mask, logy));
         __m512 r = _mm512_fnmadd_ps(p, _mm512_set1_ps(s_hi), d);
         _mm512_mask_storeu_ps(dx, mask, _mm512_fnmadd_ps(p, _mm512_set1_ps(s_lo), r));
-    } else if (n <= LB_ROW_GROUP_MAX_COLS) {
-        lb_avx2_log_softmax_backward_f32(n, logy, dy, dx);
     } else {
         backward_sweep(n, logy, dy, dx, sum(n, dy), stream, true);
     }
