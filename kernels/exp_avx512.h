@@ -259,25 +259,35 @@ LB_ALWAYS_INLINE float lb_short16_load_max(size_t n, const float *x, __m512 *v)
     return _mm512_reduce_max_ps(*v);
 }
 
-/* Rows of 17 to 32 floats are two vectors each, in registers the same way
- * (the medium rows' sweeps, stage and scale pass cost these more than their
- * arithmetic: 64 x 20 softmax in cache tied oneDNN). */
-#define LB_SHORT2_ROW_F32_AVX512 32
+/* Rows of 17 to 64 floats are two to four vectors each, in registers the
+ * same way (the medium rows' sweeps, stage and scale pass cost these more
+ * than their arithmetic: 64 x 20 softmax in cache tied oneDNN). */
+#define LB_SHORT4_ROW_F32_AVX512 64
 
-/* The lanes of vector k (0 or 1) of a short row that lie in the row. */
+/* Vectors of a short row of n <= LB_SHORT4_ROW_F32_AVX512 floats. */
+static inline int lb_short_vectors(size_t n) { return (int)((n + 15) / 16); }
+
+/* The lanes of vector k of a short row that lie in the row. */
 static inline size_t lb_short_lanes(size_t n, int k)
 {
-    return k == 0 ? (n < 16 ? n : 16) : n - 16;
+    size_t first = 16 * (size_t)k;
+    return n - first < 16 ? n - first : 16;
 }
 
-/* Loads a row of n <= 16 * vectors floats (vectors 1 or 2; lanes past n
- * hold -inf) and returns its maximum (a NaN entry may or may not show). */
-LB_ALWAYS_INLINE float lb_short_load_max2(size_t n, const float *x, int vectors, __m512 *v)
+/* Loads a row of n floats into `vectors` = lb_short_vectors(n) vectors
+ * (lanes past n hold -inf) and returns its maximum (a NaN entry may or may
+ * not show in it). */
+LB_ALWAYS_INLINE float lb_short_load_max_n(size_t n, const float *x, int vectors, __m512 *v)
 {
     if (vectors == 1) return lb_short16_load_max(n, x, v);
-    v[0] = _mm512_loadu_ps(x);
-    v[1] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lb_mask16(n - 16), x + 16);
-    return _mm512_reduce_max_ps(_mm512_max_ps(v[0], v[1]));
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+    __m512 mx = neg_inf;
+    for (int k = 0; k < vectors; k++) {
+        v[k] = k + 1 < vectors ? _mm512_loadu_ps(x + 16 * k)
+                               : _mm512_mask_loadu_ps(neg_inf, lb_mask16(lb_short_lanes(n, k)), x + 16 * k);
+        mx = _mm512_max_ps(mx, v[k]);
+    }
+    return _mm512_reduce_max_ps(mx);
 }
 
 /* exp(v - m) of a short row (m finite, |m| <= 2^24), 0 past the row; the

@@ -285,8 +285,65 @@ static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
     return *kind != AVX2_ROW_FINITE || fabsf(*m) <= 0x1p24f;
 }
 
-/* Softmax of `rows` (<= 4) rows of n <= 16 * vectors columns (vectors 1 or
- * 2), in registers, as the cached path computes it (exp, double sum, one
+/* Rows of two to four vectors fetch the next group's x (into L1) and y
+ * rows (L2), as the medium rows do. Out of cache, 1 thread, interleaved A/B:
+ * without it, registers ran 4096 x 64 12-35 % slower than the medium sweeps;
+ * with it, log-softmax at 40-64 classes took 0.67-0.92x the time it took
+ * without, softmax and log-softmax at 32 classes 0.84-0.96x; in cache
+ * 0.88-1.2x (noise). One-vector rows stay without. Past the matrix a
+ * prefetch is harmless. */
+LB_ALWAYS_INLINE void lb_short_prefetch_next(int rows, const float *x, size_t ldx, const float *y,
+                                             size_t ldy, int vectors)
+{
+    if (vectors < 2) return;
+    for (int r = 0; r < rows; r++) {
+        for (int k = 0; k < vectors; k++) {
+            _mm_prefetch((const char *)(x + (size_t)(r + rows) * ldx + 16 * k), _MM_HINT_T0);
+            _mm_prefetch((const char *)(y + (size_t)(r + rows) * ldy + 16 * k), _MM_HINT_T1);
+        }
+    }
+}
+
+/* A short-row kernel KERNEL(rows, n, x, ldx, y, ldy, vectors) with its
+ * vector count a constant (1 to 4), so that its rows stay in registers. */
+#define LB_SHORT_SWITCH(n, KERNEL, ...)                                                       \
+    (lb_short_vectors(n) == 1   ? KERNEL(__VA_ARGS__, 1)                                      \
+     : lb_short_vectors(n) == 2 ? KERNEL(__VA_ARGS__, 2)                                      \
+     : lb_short_vectors(n) == 3 ? KERNEL(__VA_ARGS__, 3)                                      \
+                                : KERNEL(__VA_ARGS__, 4))
+/* Groups of four short rows, a function for each vector count (so that
+ * none pays for a larger one's stack frame: its spill area and saved
+ * registers cost 4096 x 10 backward 7 % when short and medium groups
+ * shared one), and their call by n. */
+#define LB_SHORT_GROUPS(KERNEL)                                                               \
+    static LB_NOINLINE bool KERNEL##_group1(size_t n, const float *x, size_t ldx, float *y,   \
+                                            size_t ldy)                                       \
+    {                                                                                         \
+        return KERNEL(4, n, x, ldx, y, ldy, 1);                                               \
+    }                                                                                         \
+    static LB_NOINLINE bool KERNEL##_group2(size_t n, const float *x, size_t ldx, float *y,   \
+                                            size_t ldy)                                       \
+    {                                                                                         \
+        return KERNEL(4, n, x, ldx, y, ldy, 2);                                               \
+    }                                                                                         \
+    static LB_NOINLINE bool KERNEL##_group3(size_t n, const float *x, size_t ldx, float *y,   \
+                                            size_t ldy)                                       \
+    {                                                                                         \
+        return KERNEL(4, n, x, ldx, y, ldy, 3);                                               \
+    }                                                                                         \
+    static LB_NOINLINE bool KERNEL##_group4(size_t n, const float *x, size_t ldx, float *y,   \
+                                            size_t ldy)                                       \
+    {                                                                                         \
+        return KERNEL(4, n, x, ldx, y, ldy, 4);                                               \
+    }
+#define LB_SHORT_GROUP_CALL(KERNEL, n, ...)                                                   \
+    (lb_short_vectors(n) == 1   ? KERNEL##_group1(n, __VA_ARGS__)                             \
+     : lb_short_vectors(n) == 2 ? KERNEL##_group2(n, __VA_ARGS__)                             \
+     : lb_short_vectors(n) == 3 ? KERNEL##_group3(n, __VA_ARGS__)                             \
+                                : KERNEL##_group4(n, __VA_ARGS__))
+
+/* Softmax of `rows` (<= 4) rows of n columns, `vectors` =
+ * lb_short_vectors(n) <= 4 vectors each, in registers, as the cached path computes it (exp, double sum, one
  * rounded reciprocal). A row's arithmetic does not depend on `rows`: more
  * rows only interleave independent rows so that their latency chains
  * (horizontal maximum and sum, the division) overlap. False, with nothing
@@ -295,13 +352,14 @@ static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
 LB_ALWAYS_INLINE bool softmax_short(int rows, size_t n, const float *x, size_t ldx, float *y,
                                     size_t ldy, int vectors)
 {
-    __m512 v[4][2], e[4][2];
+    __m512 v[4][4], e[4][4];
     float m[4];
     double s[4];
     for (int r = 0; r < rows; r++) {
-        m[r] = lb_short_load_max2(n, x + (size_t)r * ldx, vectors, v[r]);
+        m[r] = lb_short_load_max_n(n, x + (size_t)r * ldx, vectors, v[r]);
         if (!(fabsf(m[r]) <= 0x1p24f)) return false;
     }
+    lb_short_prefetch_next(rows, x, ldx, y, ldy, vectors);
     for (int r = 0; r < rows; r++) {
         __m512d lo = _mm512_setzero_pd(), hi = lo;
         for (int k = 0; k < vectors; k++) {
@@ -418,11 +476,9 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
 {
     float m, lo;
     enum avx2_row_kind kind;
-    if (n <= LB_SHORT_ROW_F32_AVX512 && softmax_short(1, n, x, n, y, n, 1)) return;
-    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_SHORT2_ROW_F32_AVX512 &&
-        softmax_short(1, n, x, n, y, n, 2))
+    if (n <= LB_SHORT4_ROW_F32_AVX512 && LB_SHORT_SWITCH(n, softmax_short, 1, n, x, n, y, n))
         return;
-    if (n > LB_SHORT2_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && softmax_medium(1, n, x, n, y, n))
+    if (n > LB_SHORT4_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 && softmax_medium(1, n, x, n, y, n))
         return;
     if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: chunks */
         lb_long_row_softmax_f32(n, x, y, &lb_avx512_chunk_sweeps);
@@ -456,30 +512,18 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
 
 static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_impl(n, x, y, false); }
 
-/* Four rows of up to LB_MEDIUM_ROW_F32 columns (in registers up to 32,
+/* Four rows of up to LB_MEDIUM_ROW_F32 columns (in registers up to 64,
  * interleaved sweeps above): the same bits as four softmax_f32_avx512 calls
  * (a group with an edge row, or of longer rows, is done row by row). */
-/* Each kind of group in a function of its own, so that the short groups do
- * not pay for the medium ones' stack frame (their spill area and saved
- * registers: 4096 x 10 backward 7 % slower when they shared one). */
-static LB_NOINLINE bool softmax_short_group(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
-{
-    return softmax_short(4, n, x, ldx, y, ldy, 1);
-}
-static LB_NOINLINE bool softmax_short2_group(size_t n, const float *x, size_t ldx, float *y,
-                                             size_t ldy)
-{
-    return softmax_short(4, n, x, ldx, y, ldy, 2);
-}
+LB_SHORT_GROUPS(softmax_short)
 static LB_NOINLINE bool softmax_medium_group(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
 {
     return softmax_medium(4, n, x, ldx, y, ldy);
 }
 static void softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y, size_t ldy)
 {
-    if (n <= LB_SHORT_ROW_F32_AVX512       ? softmax_short_group(n, x, ldx, y, ldy)
-        : n <= LB_SHORT2_ROW_F32_AVX512    ? softmax_short2_group(n, x, ldx, y, ldy)
-                                           : n <= LB_MEDIUM_ROW_F32 && softmax_medium_group(n, x, ldx, y, ldy))
+    if (n <= LB_SHORT4_ROW_F32_AVX512 ? LB_SHORT_GROUP_CALL(softmax_short, n, x, ldx, y, ldy)
+                                      : n <= LB_MEDIUM_ROW_F32 && softmax_medium_group(n, x, ldx, y, ldy))
         return;
     for (size_t r = 0; r < 4; r++) softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
@@ -598,22 +642,23 @@ static inline void split_shift(float m, double log_s, float *c_hi, float *c_lo)
     *c_lo = (float)(((double)m - (double)*c_hi) + log_s);
 }
 
-/* Log-softmax of `rows` (<= 4) rows of n <= 16 * vectors columns (vectors
- * 1 or 2), in registers: rest and ties as sum_exp_rest forms them, log s =
+/* Log-softmax of `rows` (<= 4) rows of n columns, `vectors` =
+ * lb_short_vectors(n) <= 4 vectors each, in registers: rest and ties as sum_exp_rest forms them, log s =
  * log1p(rest + ties - 1), y = (x - c_hi) - c_lo. As softmax_short, more
  * rows only interleave independent rows; their logarithms are one vector
  * log1p. False, with nothing written, for an edge row or |m| > 2^24. */
 LB_ALWAYS_INLINE bool log_softmax_short(int rows, size_t n, const float *x, size_t ldx,
                                         float *y, size_t ldy, int vectors)
 {
-    __m512 v[4][2];
+    __m512 v[4][4];
     float m[4];
     double rest[4], log_s[4];
     int ties[4];
     for (int r = 0; r < rows; r++) {
-        m[r] = lb_short_load_max2(n, x + (size_t)r * ldx, vectors, v[r]);
+        m[r] = lb_short_load_max_n(n, x + (size_t)r * ldx, vectors, v[r]);
         if (!(fabsf(m[r]) <= 0x1p24f)) return false;
     }
+    lb_short_prefetch_next(rows, x, ldx, y, ldy, vectors);
     for (int r = 0; r < rows; r++) {
         __m512d lo = _mm512_setzero_pd(), hi = lo;
         ties[r] = 0;
@@ -723,11 +768,9 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
 {
     float m, lo;
     enum avx2_row_kind kind;
-    if (n <= LB_SHORT_ROW_F32_AVX512 && log_softmax_short(1, n, x, n, y, n, 1)) return;
-    if (n > LB_SHORT_ROW_F32_AVX512 && n <= LB_SHORT2_ROW_F32_AVX512 &&
-        log_softmax_short(1, n, x, n, y, n, 2))
+    if (n <= LB_SHORT4_ROW_F32_AVX512 && LB_SHORT_SWITCH(n, log_softmax_short, 1, n, x, n, y, n))
         return;
-    if (n > LB_SHORT2_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 &&
+    if (n > LB_SHORT4_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 &&
         log_softmax_medium(1, n, x, n, y, n))
         return;
     if (n * sizeof(float) > LB_CACHED_ROW_BYTES) { /* long rows: the chunk sums, log s */
@@ -780,18 +823,9 @@ static void log_softmax_stream_f32_avx512(size_t n, const float *x, float *y)
     log_softmax_impl(n, x, y, true);
 }
 
-/* Four rows (in registers up to 32 columns, interleaved sweeps up to
+/* Four rows (in registers up to 64 columns, interleaved sweeps up to
  * LB_MEDIUM_ROW_F32): the same bits as four log_softmax_f32_avx512 calls. */
-static LB_NOINLINE bool log_softmax_short_group(size_t n, const float *x, size_t ldx, float *y,
-                                                size_t ldy)
-{
-    return log_softmax_short(4, n, x, ldx, y, ldy, 1);
-}
-static LB_NOINLINE bool log_softmax_short2_group(size_t n, const float *x, size_t ldx, float *y,
-                                                 size_t ldy)
-{
-    return log_softmax_short(4, n, x, ldx, y, ldy, 2);
-}
+LB_SHORT_GROUPS(log_softmax_short)
 static LB_NOINLINE bool log_softmax_medium_group(size_t n, const float *x, size_t ldx, float *y,
                                                  size_t ldy)
 {
@@ -800,9 +834,8 @@ static LB_NOINLINE bool log_softmax_medium_group(size_t n, const float *x, size_
 static void log_softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float *y,
                                          size_t ldy)
 {
-    if (n <= LB_SHORT_ROW_F32_AVX512    ? log_softmax_short_group(n, x, ldx, y, ldy)
-        : n <= LB_SHORT2_ROW_F32_AVX512 ? log_softmax_short2_group(n, x, ldx, y, ldy)
-                                        : n <= LB_MEDIUM_ROW_F32 && log_softmax_medium_group(n, x, ldx, y, ldy))
+    if (n <= LB_SHORT4_ROW_F32_AVX512 ? LB_SHORT_GROUP_CALL(log_softmax_short, n, x, ldx, y, ldy)
+                                      : n <= LB_MEDIUM_ROW_F32 && log_softmax_medium_group(n, x, ldx, y, ldy))
         return;
     for (size_t r = 0; r < 4; r++) log_softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
 }
