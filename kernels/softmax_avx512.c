@@ -315,27 +315,17 @@ LB_ALWAYS_INLINE void lb_short_prefetch_next(int rows, const float *x, size_t ld
  * none pays for a larger one's stack frame: its spill area and saved
  * registers cost 4096 x 10 backward 7 % when short and medium groups
  * shared one), and their call by n. */
-#define LB_SHORT_GROUPS(KERNEL)                                                               \
-    static LB_NOINLINE bool KERNEL##_group1(size_t n, const float *x, size_t ldx, float *y,   \
-                                            size_t ldy)                                       \
+#define LB_SHORT_GROUP(KERNEL, VECTORS)                                                       \
+    static LB_NOINLINE bool KERNEL##_group##VECTORS(size_t n, const float *x, size_t ldx,     \
+                                                    float *y, size_t ldy)                     \
     {                                                                                         \
-        return KERNEL(4, n, x, ldx, y, ldy, 1);                                               \
-    }                                                                                         \
-    static LB_NOINLINE bool KERNEL##_group2(size_t n, const float *x, size_t ldx, float *y,   \
-                                            size_t ldy)                                       \
-    {                                                                                         \
-        return KERNEL(4, n, x, ldx, y, ldy, 2);                                               \
-    }                                                                                         \
-    static LB_NOINLINE bool KERNEL##_group3(size_t n, const float *x, size_t ldx, float *y,   \
-                                            size_t ldy)                                       \
-    {                                                                                         \
-        return KERNEL(4, n, x, ldx, y, ldy, 3);                                               \
-    }                                                                                         \
-    static LB_NOINLINE bool KERNEL##_group4(size_t n, const float *x, size_t ldx, float *y,   \
-                                            size_t ldy)                                       \
-    {                                                                                         \
-        return KERNEL(4, n, x, ldx, y, ldy, 4);                                               \
+        return KERNEL(4, n, x, ldx, y, ldy, VECTORS);                                         \
     }
+#define LB_SHORT_GROUPS(KERNEL)                                                               \
+    LB_SHORT_GROUP(KERNEL, 1)                                                                 \
+    LB_SHORT_GROUP(KERNEL, 2)                                                                 \
+    LB_SHORT_GROUP(KERNEL, 3)                                                                 \
+    LB_SHORT_GROUP(KERNEL, 4)
 #define LB_SHORT_GROUP_CALL(KERNEL, n, ...)                                                   \
     (lb_short_vectors(n) == 1   ? KERNEL##_group1(n, __VA_ARGS__)                             \
      : lb_short_vectors(n) == 2 ? KERNEL##_group2(n, __VA_ARGS__)                             \
