@@ -285,25 +285,6 @@ static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
     return *kind != AVX2_ROW_FINITE || fabsf(*m) <= 0x1p24f;
 }
 
-/* Rows of two to four vectors fetch the next group's x (into L1) and y
- * rows (L2), as the medium rows do. Out of cache, 1 thread, interleaved A/B:
- * without it, registers ran 4096 x 64 12-35 % slower than the medium sweeps;
- * with it, log-softmax at 40-64 classes took 0.67-0.92x the time it took
- * without, softmax and log-softmax at 32 classes 0.84-0.96x; in cache
- * 0.88-1.2x (noise). One-vector rows stay without. Past the matrix a
- * prefetch is harmless. */
-LB_ALWAYS_INLINE void lb_short_prefetch_next(int rows, const float *x, size_t ldx, const float *y,
-                                             size_t ldy, int vectors)
-{
-    if (vectors < 2) return;
-    for (int r = 0; r < rows; r++) {
-        for (int k = 0; k < vectors; k++) {
-            _mm_prefetch((const char *)(x + (size_t)(r + rows) * ldx + 16 * k), _MM_HINT_T0);
-            _mm_prefetch((const char *)(y + (size_t)(r + rows) * ldy + 16 * k), _MM_HINT_T1);
-        }
-    }
-}
-
 /* A short-row kernel KERNEL(rows, n, x, ldx, y, ldy, vectors) with its
  * vector count a constant (1 to 4), so that its rows stay in registers. */
 #define LB_SHORT_SWITCH(n, KERNEL, ...)                                                       \

@@ -168,54 +168,79 @@ static inline void group_losses(int rows, const double *a, const double *rest, c
     }
 }
 
-/* `rows` (<= 4) plain rows of n <= 16 columns, one vector each, as
- * plain_short_rows_f32 in xent_avx2.c: e_j = exp(x_j - m), rest = sum_{j !=
- * t} e_j in double, e_t from its lane (recomputed in double near float
- * underflow), the gradient e_j k stored from the register, the target entry
- * as the long path forms it. Row r is x + r ldx with target t[r],
- * coefficient a[r], gradient grad + r ldg (or none), loss loss[r]. A row's
- * arithmetic does not depend on `rows`. False, with nothing written, when
- * some row is an edge row or has |m| > 2^24. */
-LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t ldx,
-                                    const size_t *t, const double *a, float *grad, size_t ldg,
-                                    double grad_mul, double *loss)
+/* `rows` (<= 4) plain rows of n columns, `vectors` = lb_short_vectors(n)
+ * <= 4 each, in registers (one vector: as plain_short_rows_f32 in
+ * xent_avx2.c): e_j = exp(x_j - m), rest = sum_{j != t} e_j in double, e_t
+ * from its lane (recomputed in double near float underflow), the gradient
+ * e_j k stored from the registers, the target entry as the long path forms
+ * it; rows of two or more vectors prefetch the next group's rows. Row r is
+ * x + r ldx with target t[r], coefficient a[r], gradient grad + r ldg (or
+ * none), loss loss[r]. A row's arithmetic does not depend on `rows`.
+ * False, with nothing written, when some row is an edge row or has |m| >
+ * 2^24. */
+LB_ALWAYS_INLINE bool plain_short(int rows, size_t n, const float *x, size_t ldx,
+                                  const size_t *t, const double *a, float *grad, size_t ldg,
+                                  double grad_mul, double *loss, int vectors)
 {
-    __m512 v[4], e[4];
+    __m512 v[4][4], e[4][4];
     float m[4], x_t[4];
-    double rest[4];
+    double rest[4], e_t_lane[4];
     for (int r = 0; r < rows; r++) {
         const float *x_row = x + (size_t)r * ldx;
         x_t[r] = x_row[t[r]]; /* grad may be x: read before any store */
-        m[r] = lb_short16_load_max(n, x_row, &v[r]);
+        m[r] = lb_short_load_max_n(n, x_row, vectors, v[r]);
         if (!(fabsf(m[r]) <= 0x1p24f) || isnan(x_t[r])) return false;
     }
+    lb_short_prefetch_next(rows, x, ldx, grad ? grad : x, grad ? ldg : ldx, vectors);
     for (int r = 0; r < rows; r++) {
-        e[r] = lb_short16_exp(n, v[r], m[r]);
-        rest[r] = lb_sum16_in_f64(_mm512_maskz_mov_ps((__mmask16) ~(1u << t[r]), e[r]));
+        __m512d lo = _mm512_setzero_pd(), hi = lo;
+        size_t t_vector = t[r] / 16, t_lane = t[r] % 16;
+        e_t_lane[r] = 0.0;
+        for (int k = 0; k < vectors; k++) {
+            e[r][k] = lb_short16_exp(lb_short_lanes(n, k), v[r][k], m[r]);
+            __mmask16 rest_lanes = (size_t)k == t_vector ? (__mmask16) ~(1u << t_lane) : (__mmask16)0xffff;
+            lb_acc16_f32_in_f64(&lo, &hi, _mm512_maskz_mov_ps(rest_lanes, e[r][k]));
+            if ((size_t)k == t_vector)
+                e_t_lane[r] = (double)_mm_cvtss_f32(_mm512_castps512_ps128(
+                    _mm512_permutexvar_ps(_mm512_set1_epi32((int)t_lane), e[r][k])));
+        }
+        rest[r] = lb_hsum512_f64(_mm512_add_pd(lo, hi));
     }
     double e_t[4], shifted_t[4], ratio[4];
     for (int r = 0; r < rows; r++) {
         float *g = grad ? grad + (size_t)r * ldg : NULL;
-        ratio[r] = 0.0;
+        ratio[r] = e_t[r] = shifted_t[r] = 0.0; /* unused for a NaN row */
         if (isnan(rest[r])) { /* a NaN entry */
             if (g) lb_avx2_fill_f32(n, g, NAN);
             continue;
         }
         shifted_t[r] = (double)x_t[r] - (double)m[r];
-        e_t[r] = shifted_t[r] > -80.0
-                     ? (double)_mm_cvtss_f32(_mm512_castps512_ps128(
-                           _mm512_permutexvar_ps(_mm512_set1_epi32((int)t[r]), e[r])))
-                     : exp(shifted_t[r]);
+        e_t[r] = shifted_t[r] > -80.0 ? e_t_lane[r] : exp(shifted_t[r]);
         double s = rest[r] + e_t[r];
         if (g) {
-            _mm512_mask_storeu_ps(g, lb_mask16(n),
-                                  _mm512_mul_ps(e[r], _mm512_set1_ps((float)(a[r] * grad_mul / s))));
+            const __m512 k_scale = _mm512_set1_ps((float)(a[r] * grad_mul / s));
+            for (int k = 0; k < vectors; k++)
+                _mm512_mask_storeu_ps(g + 16 * k, lb_mask16(lb_short_lanes(n, k)),
+                                      _mm512_mul_ps(e[r][k], k_scale));
             g[t[r]] = (float)((e_t[r] / s * a[r] - a[r]) * grad_mul);
         }
         ratio[r] = rest[r] / e_t[r];
     }
     group_losses(rows, a, rest, e_t, shifted_t, ratio, loss);
     return true;
+}
+
+/* plain_short with its vector count a constant, by n (<= 64). */
+LB_ALWAYS_INLINE bool plain_short_any(int rows, size_t n, const float *x, size_t ldx,
+                                      const size_t *t, const double *a, float *grad, size_t ldg,
+                                      double grad_mul, double *loss)
+{
+    switch (lb_short_vectors(n)) {
+    case 1: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 1);
+    case 2: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 2);
+    case 3: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 3);
+    default: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 4);
+    }
 }
 
 /* `rows` (<= 4) plain rows of 16 < n <= LB_MEDIUM_ROW_F32 columns, their
@@ -226,7 +251,7 @@ LB_ALWAYS_INLINE bool plain_short16(int rows, size_t n, const float *x, size_t l
  * beside a dominant target), e_t from its lane (recomputed in double near
  * float underflow), the loss a log1p(rest / e_t) with the group's
  * logarithms in one vector, the gradient e_j k scaled in place and its
- * target entry as the long path forms it; arguments as plain_short16
+ * target entry as the long path forms it; arguments as plain_short
  * (plain_medium: false, with nothing written, for an edge row or
  * |m| > 2^24). */
 LB_ALWAYS_INLINE void plain_medium_sweeps(int rows, size_t n, const float *x, size_t ldx,
@@ -319,10 +344,10 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     bool stream = stage != NULL;
     bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
     double short_loss;
-    if (plain && n <= LB_SHORT_ROW_F32_AVX512 &&
-        plain_short16(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
+    if (plain && n <= LB_SHORT4_ROW_F32_AVX512 &&
+        plain_short_any(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
         return short_loss;
-    if (plain && n > LB_SHORT_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 &&
+    if (plain && n > LB_SHORT4_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 &&
         plain_medium(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
         return short_loss;
     if (!plain) return general_xent_row(n, x, coef, grad, grad_mul);
@@ -381,8 +406,8 @@ double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coe
     return xent_row_impl(n, x, coef, grad, grad_mul, stage);
 }
 
-/* Four plain rows (the table's xent_plain_rows4 slot): one vector each up
- * to 16 columns, interleaved sweeps up to LB_MEDIUM_ROW_F32; the same bits
+/* Four plain rows (the table's xent_plain_rows4 slot): in registers up to
+ * 64 columns, interleaved sweeps up to LB_MEDIUM_ROW_F32; the same bits
  * as four lb_avx512_xent_row_f32 calls (a group with an edge row, or of
  * longer rows, is done row by row). */
 /* Each kind of group in a function of its own (as the softmax groups). */
@@ -390,7 +415,7 @@ static LB_NOINLINE bool plain_short_group(size_t n, const float *x, size_t ldx, 
                                           const double *a, float *grad, size_t ldg,
                                           double grad_mul, double *loss)
 {
-    return plain_short16(4, n, x, ldx, t, a, grad, ldg, grad_mul, loss);
+    return plain_short_any(4, n, x, ldx, t, a, grad, ldg, grad_mul, loss);
 }
 static LB_NOINLINE bool plain_medium_group(size_t n, const float *x, size_t ldx, const size_t *t,
                                            const double *a, float *grad, size_t ldg,
@@ -402,7 +427,7 @@ void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const 
                                     const double *target_coefs, float *grad, size_t ld_grad,
                                     double grad_mul, double *losses)
 {
-    if (n <= LB_SHORT_ROW_F32_AVX512
+    if (n <= LB_SHORT4_ROW_F32_AVX512
             ? plain_short_group(n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses)
             : n <= LB_MEDIUM_ROW_F32 &&
                   plain_medium_group(n, x, ldx, targets, target_coefs, grad, ld_grad, grad_mul, losses))
