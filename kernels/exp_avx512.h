@@ -274,6 +274,14 @@ static inline size_t lb_short_lanes(size_t n, int k)
     return n - first < 16 ? n - first : 16;
 }
 
+/* A short-row kernel KERNEL(..., vectors) returning bool, called with its
+ * vector count lb_short_vectors(n) as a constant (1 to 4), so that its rows
+ * stay in registers. */
+#define LB_SHORT_SWITCH(n, KERNEL, ...)                                                       \
+    (lb_short_vectors(n) == 1   ? KERNEL(__VA_ARGS__, 1)                                      \
+     : lb_short_vectors(n) == 2 ? KERNEL(__VA_ARGS__, 2)                                      \
+     : lb_short_vectors(n) == 3 ? KERNEL(__VA_ARGS__, 3)                                      \
+                                : KERNEL(__VA_ARGS__, 4))
 /* Loads a row of n floats into `vectors` = lb_short_vectors(n) vectors
  * (lanes past n hold -inf) and returns its maximum (a NaN entry may or may
  * not show in it). */
@@ -332,8 +340,9 @@ LB_ALWAYS_INLINE double lb_sum16_in_f64(__m512 v)
 
 /* ---- medium rows -------------------------------------------------------- */
 
-/* Rows of 17 to LB_MEDIUM_ROW_F32 floats: too long for registers, too
- * short for one row to keep the core busy (64 x 100 took 350 cycles a row
+/* Rows of LB_SHORT4_ROW_F32_AVX512 + 1 (softmax backward: 17) to
+ * LB_MEDIUM_ROW_F32 floats: too long for registers, too short for one row
+ * to keep the core busy (64 x 100 took 350 cycles a row
  * one by one, most of it the row's chain of dependent steps: maximum,
  * horizontal reduction, exp sweep, sum, reciprocal, scaling). */
 #define LB_MEDIUM_ROW_F32 256

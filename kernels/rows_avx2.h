@@ -63,9 +63,6 @@ void lb_avx2_softmax_backward_f32(size_t n, const float *y, const float *dy, flo
 void lb_avx2_softmax_backward_rows4_f32(size_t n, const float *y, size_t ldy, const float *dy,
                                         size_t lddy, float *dx, size_t lddx);
 void lb_avx2_softmax_backward_stream_f32(size_t n, const float *y, const float *dy, float *dx);
-void lb_avx2_log_softmax_backward_f32(size_t n, const float *logy, const float *dy, float *dx);
-void lb_avx2_log_softmax_backward_stream_f32(size_t n, const float *logy, const float *dy,
-                                             float *dx);
 /* Loss of a plain cross-entropy row (xent_avx2.c): a * log1p(rest / e_t)
  * where lb_xent_loss_by_log1p says so (e_t = exp(shifted_t) well inside
  * double range, a != 0), else 0 for a == 0 or a (log(s) - shifted_t). */

@@ -285,13 +285,6 @@ static bool finite_row_max(size_t n, const float *x, float *m, float *lo,
     return *kind != AVX2_ROW_FINITE || fabsf(*m) <= 0x1p24f;
 }
 
-/* A short-row kernel KERNEL(rows, n, x, ldx, y, ldy, vectors) with its
- * vector count a constant (1 to 4), so that its rows stay in registers. */
-#define LB_SHORT_SWITCH(n, KERNEL, ...)                                                       \
-    (lb_short_vectors(n) == 1   ? KERNEL(__VA_ARGS__, 1)                                      \
-     : lb_short_vectors(n) == 2 ? KERNEL(__VA_ARGS__, 2)                                      \
-     : lb_short_vectors(n) == 3 ? KERNEL(__VA_ARGS__, 3)                                      \
-                                : KERNEL(__VA_ARGS__, 4))
 /* Groups of four short rows, a function for each vector count (so that
  * none pays for a larger one's stack frame: its spill area and saved
  * registers cost 4096 x 10 backward 7 % when short and medium groups

@@ -230,19 +230,6 @@ LB_ALWAYS_INLINE bool plain_short(int rows, size_t n, const float *x, size_t ldx
     return true;
 }
 
-/* plain_short with its vector count a constant, by n (<= 64). */
-LB_ALWAYS_INLINE bool plain_short_any(int rows, size_t n, const float *x, size_t ldx,
-                                      const size_t *t, const double *a, float *grad, size_t ldg,
-                                      double grad_mul, double *loss)
-{
-    switch (lb_short_vectors(n)) {
-    case 1: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 1);
-    case 2: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 2);
-    case 3: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 3);
-    default: return plain_short(rows, n, x, ldx, t, a, grad, ldg, grad_mul, loss, 4);
-    }
-}
-
 /* `rows` (<= 4) plain rows of 16 < n <= LB_MEDIUM_ROW_F32 columns, their
  * sweeps interleaved as the softmax groups (lb_medium_max_min); a row's
  * arithmetic does not depend on `rows`. Per row: e_j = exp(x_j - m) (into
@@ -345,7 +332,8 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
     double short_loss;
     if (plain && n <= LB_SHORT4_ROW_F32_AVX512 &&
-        plain_short_any(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
+        LB_SHORT_SWITCH(n, plain_short, 1, n, x, n, &coef->target, &coef->target_coef, grad, n,
+                        grad_mul, &short_loss))
         return short_loss;
     if (plain && n > LB_SHORT4_ROW_F32_AVX512 && n <= LB_MEDIUM_ROW_F32 &&
         plain_medium(1, n, x, n, &coef->target, &coef->target_coef, grad, n, grad_mul, &short_loss))
@@ -415,7 +403,7 @@ static LB_NOINLINE bool plain_short_group(size_t n, const float *x, size_t ldx, 
                                           const double *a, float *grad, size_t ldg,
                                           double grad_mul, double *loss)
 {
-    return plain_short_any(4, n, x, ldx, t, a, grad, ldg, grad_mul, loss);
+    return LB_SHORT_SWITCH(n, plain_short, 4, n, x, ldx, t, a, grad, ldg, grad_mul, loss);
 }
 static LB_NOINLINE bool plain_medium_group(size_t n, const float *x, size_t ldx, const size_t *t,
                                            const double *a, float *grad, size_t ldg,
