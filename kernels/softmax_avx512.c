@@ -706,13 +706,7 @@ LB_ALWAYS_INLINE void log_softmax_medium_sweeps(int rows, size_t n, const float 
         }
         float c_hi, c_lo;
         split_shift(g->m[r], log_s[r], &c_hi, &c_lo);
-        const __m512 vhi = _mm512_set1_ps(c_hi), vlo = _mm512_set1_ps(c_lo);
-        for (size_t v = 0; v < full; v++)
-            _mm512_storeu_ps(y_row + 16 * v,
-                             _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x_row + 16 * v), vhi), vlo));
-        if (tail)
-            _mm512_mask_storeu_ps(y_row + 16 * full, tail,
-                                  _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x_row + 16 * full), vhi), vlo));
+        write_shifted(n, x_row, c_hi, c_lo, y_row, false);
     }
 }
 
