@@ -126,6 +126,12 @@ typedef struct lb_kernel_table {
      * independent reductions overlap instead of paying a call each. */
     void (*argmax_rows_f32)(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
     void (*argmax_rows_f64)(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
+    /* max_j |v_j| of a row, a NaN if some v_j is NaN: the maximum of the
+     * bit patterns with the sign cleared, as unsigned integers (they order
+     * as the magnitudes, and every NaN lies above +inf). The dense
+     * cross-entropy scans each target row with it for its overflow bound. */
+    double (*abs_max_f32)(size_t n, const float *v);
+    double (*abs_max_f64)(size_t n, const double *v);
 } lb_kernel_table;
 
 /* The table in use (chosen once; see dispatch.c). Never NULL. */
@@ -167,6 +173,8 @@ size_t lb_ref_argmax_f32(size_t n, const float *v);
 size_t lb_ref_argmax_f64(size_t n, const double *v);
 void lb_ref_argmax_rows_f32(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
 void lb_ref_argmax_rows_f64(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
+double lb_ref_abs_max_f32(size_t n, const float *v);
+double lb_ref_abs_max_f64(size_t n, const double *v);
 
 /* AVX2+FMA kernels that live outside softmax_avx2.c (which fills the table). */
 double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef, float *grad,
@@ -190,6 +198,8 @@ size_t lb_avx2_argmax_f32(size_t n, const float *v);
 size_t lb_avx2_argmax_f64(size_t n, const double *v);
 void lb_avx2_argmax_rows_f32(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
 void lb_avx2_argmax_rows_f64(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
+double lb_avx2_abs_max_f32(size_t n, const float *v);
+double lb_avx2_abs_max_f64(size_t n, const double *v);
 
 /* AVX-512 kernels that live outside softmax_avx512.c. */
 double lb_avx512_mse_row_f32(size_t n, const float *pred, const float *target, float *loss_out,
@@ -204,6 +214,8 @@ double lb_avx512_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 
                               double *grad, double grad_mul);
 void lb_avx512_argmax_rows_f32(size_t rows, size_t n, const float *v, size_t ld, size_t *idx);
 void lb_avx512_argmax_rows_f64(size_t rows, size_t n, const double *v, size_t ld, size_t *idx);
+double lb_avx512_abs_max_f32(size_t n, const float *v);
+double lb_avx512_abs_max_f64(size_t n, const double *v);
 void lb_avx512_xent_plain_rows4_f32(size_t n, const float *x, size_t ldx, const size_t *targets,
                                     const double *target_coefs, float *grad, size_t ld_grad,
                                     double grad_mul, double *losses);

@@ -6,6 +6,8 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 enum row_kind { ROW_FINITE, ROW_ALL_NEG_INF, ROW_NAN };
 
@@ -56,4 +58,6 @@ void lb_fill_reference_kernels(lb_kernel_table *t)
     t->argmax_f64 = lb_ref_argmax_f64;
     t->argmax_rows_f32 = lb_ref_argmax_rows_f32;
     t->argmax_rows_f64 = lb_ref_argmax_rows_f64;
+    t->abs_max_f32 = lb_ref_abs_max_f32;
+    t->abs_max_f64 = lb_ref_abs_max_f64;
 }

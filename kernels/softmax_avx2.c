@@ -1452,4 +1452,6 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->argmax_f64 = lb_avx2_argmax_f64;
     t->argmax_rows_f32 = lb_avx2_argmax_rows_f32;
     t->argmax_rows_f64 = lb_avx2_argmax_rows_f64;
+    t->abs_max_f32 = lb_avx2_abs_max_f32;
+    t->abs_max_f64 = lb_avx2_abs_max_f64;
 }

@@ -1287,4 +1287,6 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->mae_row_f32 = lb_avx512_mae_row_f32;
     t->argmax_rows_f32 = lb_avx512_argmax_rows_f32;
     t->argmax_rows_f64 = lb_avx512_argmax_rows_f64;
+    t->abs_max_f32 = lb_avx512_abs_max_f32;
+    t->abs_max_f64 = lb_avx512_abs_max_f64;
 }

@@ -696,3 +696,58 @@ double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *c
     }
     return lb_xent_plain_loss(a, rest, e_t, shifted_t);
 }
+
+/* ---- target scan ------------------------------------------------------- */
+
+/* max_j |v_j| as lb_ref_abs_max: the unsigned maximum of the bit patterns
+ * with the sign cleared, four vectors in flight, the tail masked (zeros).
+ * f64 compares signed 64-bit lanes (AVX2 has no unsigned 64-bit maximum),
+ * which order the same once the sign bit is clear. */
+double lb_avx2_abs_max_f32(size_t n, const float *v)
+{
+    const __m256i magnitude = _mm256_set1_epi32(0x7fffffff);
+    __m256i top[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32)
+        for (int k = 0; k < 4; k++)
+            top[k] = _mm256_max_epu32(top[k], _mm256_and_si256(magnitude,
+                                                               _mm256_loadu_si256((const __m256i *)(v + j + 8 * k))));
+    for (; j < n; j += 8) {
+        __m256i mask = lb_tail_mask_f32(n - j < 8 ? n - j : 8);
+        top[0] = _mm256_max_epu32(top[0], _mm256_and_si256(magnitude, _mm256_maskload_epi32((const int *)(v + j), mask)));
+    }
+    __m256i t = _mm256_max_epu32(_mm256_max_epu32(top[0], top[1]), _mm256_max_epu32(top[2], top[3]));
+    __m128i h = _mm_max_epu32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    h = _mm_max_epu32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));
+    h = _mm_max_epu32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(2, 3, 0, 1)));
+    return (double)_mm_cvtss_f32(_mm_castsi128_ps(h));
+}
+
+static inline __attribute__((always_inline)) __m256i max_epi64_avx2(__m256i a, __m256i b)
+{
+    return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(b, a));
+}
+
+double lb_avx2_abs_max_f64(size_t n, const double *v)
+{
+    const __m256i magnitude = _mm256_set1_epi64x(0x7fffffffffffffffLL);
+    __m256i top[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int k = 0; k < 4; k++)
+            top[k] = max_epi64_avx2(top[k], _mm256_and_si256(magnitude,
+                                                             _mm256_loadu_si256((const __m256i *)(v + j + 4 * k))));
+    for (; j < n; j += 4) {
+        __m256i mask = lb_tail_mask_f64(n - j < 4 ? n - j : 4);
+        top[0] = max_epi64_avx2(top[0], _mm256_and_si256(magnitude, _mm256_maskload_epi64((const long long *)(v + j), mask)));
+    }
+    __m256i t = max_epi64_avx2(max_epi64_avx2(top[0], top[1]), max_epi64_avx2(top[2], top[3]));
+    uint64_t lanes[4], best = 0;
+    _mm256_storeu_si256((__m256i *)lanes, t);
+    for (int k = 0; k < 4; k++) best = lanes[k] > best ? lanes[k] : best;
+    double result;
+    memcpy(&result, &best, sizeof result);
+    return result;
+}

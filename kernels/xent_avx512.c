@@ -566,3 +566,47 @@ double lb_avx512_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 
     }
     return lb_xent_plain_loss(a, rest, e_t, shifted_t);
 }
+
+/* ---- target scan ------------------------------------------------------- */
+
+/* max_j |v_j| as lb_ref_abs_max: unsigned maxima of the bit patterns with
+ * the sign cleared, four vectors in flight, the tail masked (zeros). */
+double lb_avx512_abs_max_f32(size_t n, const float *v)
+{
+    const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+    __m512i top[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64)
+        for (int k = 0; k < 4; k++)
+            top[k] = _mm512_max_epu32(top[k], _mm512_and_si512(magnitude, _mm512_loadu_si512(v + j + 16 * k)));
+    for (; j < n; j += 16) {
+        __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
+        top[0] = _mm512_max_epu32(top[0], _mm512_and_si512(magnitude, _mm512_maskz_loadu_epi32(mask, v + j)));
+    }
+    uint32_t best = _mm512_reduce_max_epu32(
+        _mm512_max_epu32(_mm512_max_epu32(top[0], top[1]), _mm512_max_epu32(top[2], top[3])));
+    float result;
+    memcpy(&result, &best, sizeof result);
+    return (double)result;
+}
+
+double lb_avx512_abs_max_f64(size_t n, const double *v)
+{
+    const __m512i magnitude = _mm512_set1_epi64(0x7fffffffffffffffLL);
+    __m512i top[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32)
+        for (int k = 0; k < 4; k++)
+            top[k] = _mm512_max_epu64(top[k], _mm512_and_si512(magnitude, _mm512_loadu_si512(v + j + 8 * k)));
+    for (; j < n; j += 8) {
+        __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
+        top[0] = _mm512_max_epu64(top[0], _mm512_and_si512(magnitude, _mm512_maskz_loadu_epi64(mask, v + j)));
+    }
+    uint64_t best = _mm512_reduce_max_epu64(
+        _mm512_max_epu64(_mm512_max_epu64(top[0], top[1]), _mm512_max_epu64(top[2], top[3])));
+    double result;
+    memcpy(&result, &best, sizeof result);
+    return result;
+}

@@ -1185,6 +1185,64 @@ static void argmax_agreement(bool f64)
 Test(isa_agreement, argmax_f32) { argmax_agreement(false); }
 Test(isa_agreement, argmax_f64) { argmax_agreement(true); }
 
+/* The target scan of the dense cross-entropy: max |v_j| bit for bit, a NaN
+ * where the reference has one, on every row kind and width plus rows with
+ * signed zeros, a NaN (either sign), infinities of either sign and
+ * subnormals, each also read at an offset of one element (no 64-byte
+ * alignment). The reference itself is checked against fabs. */
+static void abs_max_agreement(bool f64)
+{
+    tu_rng r = {f64 ? 143u : 144u};
+    double largest = f64 ? DBL_MAX : FLT_MAX;
+    size_t max_n = 131072;
+    double *x = malloc((max_n + 1) * sizeof *x);
+    float *xf = malloc((max_n + 1) * sizeof *xf);
+    int checked = 0;
+    FOR_EACH_ROW({
+        for (int variant = 0; variant < 6; variant++) {
+            fill_row(&r, x + 1, n, (enum row_kind)kind, largest);
+            x[0] = (double)(tu_next(&r) % 7) - 3.0; /* read at offset 1 */
+            size_t at = 1 + (size_t)(tu_next(&r) % n);
+            if (variant == 1)
+                for (size_t j = 1; j <= n; j++) x[j] = tu_next(&r) % 2 ? 0.0 : -0.0;
+            if (variant == 2) x[at] = tu_next(&r) % 2 ? NAN : -NAN;
+            if (variant == 3) x[at] = tu_next(&r) % 2 ? INFINITY : -INFINITY;
+            if (variant == 4)
+                for (size_t j = 1; j <= n; j++)
+                    x[j] = (tu_next(&r) % 2 ? 1 : -1) * (f64 ? 0x1p-1074 : 0x1p-149) * (double)(1 + tu_next(&r) % 1000);
+            if (variant == 5) x[at] = -largest;
+            for (int offset = 0; offset < 2; offset++) {
+                double got, want, plain = 0;
+                if (f64) {
+                    got = simd_table.abs_max_f64(n, x + 1 - offset);
+                    want = ref_table.abs_max_f64(n, x + 1 - offset);
+                    for (size_t j = 0; j < n; j++) plain = fmax(plain, fabs(x[1 - offset + j]));
+                } else {
+                    for (size_t j = 0; j <= n; j++) xf[j] = (float)x[j];
+                    got = simd_table.abs_max_f32(n, xf + 1 - offset);
+                    want = ref_table.abs_max_f32(n, xf + 1 - offset);
+                    for (size_t j = 0; j < n; j++) plain = fmax(plain, fabs((double)xf[1 - offset + j]));
+                }
+                bool has_nan = false;
+                for (size_t j = 0; j < n; j++)
+                    has_nan |= f64 ? isnan(x[1 - offset + j]) : isnan(xf[1 - offset + j]);
+                cr_assert(has_nan ? isnan(want) : want == plain, "%s reference abs_max n=%zu kind %d variant %d: %.17g vs %.17g",
+                          f64 ? "f64" : "f32", n, kind, variant, want, plain);
+                cr_assert(isnan(want) ? isnan(got) : memcmp(&got, &want, sizeof got) == 0,
+                          "%s abs_max n=%zu kind %d variant %d offset %d: %.17g vs %.17g",
+                          f64 ? "f64" : "f32", n, kind, variant, offset, got, want);
+                checked++;
+            }
+        }
+    })
+    cr_log_info("%s abs_max: %d rows", f64 ? "f64" : "f32", checked);
+    free(x);
+    free(xf);
+}
+
+Test(isa_agreement, abs_max_f32) { abs_max_agreement(false); }
+Test(isa_agreement, abs_max_f64) { abs_max_agreement(true); }
+
 /* ------------------------------------------------------------------------ */
 /* AVX-512 sweeps against the AVX2 ones                                     */
 /* ------------------------------------------------------------------------ */
