@@ -71,10 +71,12 @@ typedef struct lb_kernel_table {
     /* The widest rows the two group kernels above take as groups (wider
      * ones they do row by row); the API groups rows up to this width. */
     size_t softmax_rows4_max_cols_f32, log_softmax_rows4_max_cols_f32;
-    /* Optional: the softmax backward pass of four rows of n <=
-     * LB_ROW_GROUP_MAX_COLS columns, the same bits as four one-row calls. */
+    /* Optional: the softmax backward pass of four rows of n columns, the
+     * same bits as four one-row calls (stream: as the _stream kernel, for
+     * the rows the group writes by whole-row sweeps; register and
+     * interleaved rows take regular stores either way). */
     void (*softmax_backward_rows4_f32)(size_t n, const float *y, size_t ldy, const float *dy,
-                                       size_t lddy, float *dx, size_t lddx);
+                                       size_t lddy, float *dx, size_t lddx, bool stream);
     size_t softmax_backward_rows4_max_cols_f32; /* the widest rows the API groups for it */
     /* The same four operations, same results bit for bit, with the output
      * row written by non-temporal stores: for passes larger than the caches

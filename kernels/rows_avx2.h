@@ -59,9 +59,10 @@ void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y);
 void lb_avx2_softmax_backward_f32(size_t n, const float *y, const float *dy, float *dx);
 /* Four rows (in registers up to LB_ROW_GROUP_MAX_COLS columns, longer rows
- * one by one): the same bits as four calls of lb_avx2_softmax_backward_f32. */
+ * one by one, by the _stream kernel when stream): the same bits as four
+ * calls of lb_avx2_softmax_backward_f32. */
 void lb_avx2_softmax_backward_rows4_f32(size_t n, const float *y, size_t ldy, const float *dy,
-                                        size_t lddy, float *dx, size_t lddx);
+                                        size_t lddy, float *dx, size_t lddx, bool stream);
 void lb_avx2_softmax_backward_stream_f32(size_t n, const float *y, const float *dy, float *dx);
 /* Loss of a plain cross-entropy row (xent_avx2.c): a * log1p(rest / e_t)
  * where lb_xent_loss_by_log1p says so (e_t = exp(shifted_t) well inside

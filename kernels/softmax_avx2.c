@@ -1338,13 +1338,13 @@ static void softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, float *
 }
 
 void lb_avx2_softmax_backward_rows4_f32(size_t n, const float *y, size_t ldy, const float *dy,
-                                        size_t lddy, float *dx, size_t lddx)
+                                        size_t lddy, float *dx, size_t lddx, bool stream)
 {
     if (n <= 8) softmax_backward_short_f32(4, n, y, ldy, dy, lddy, dx, lddx, 1);
     else if (n <= 16) softmax_backward_short_f32(4, n, y, ldy, dy, lddy, dx, lddx, 2);
     else
         for (size_t r = 0; r < 4; r++)
-            lb_avx2_softmax_backward_f32(n, y + r * ldy, dy + r * lddy, dx + r * lddx);
+            softmax_backward_f32_impl(n, y + r * ldy, dy + r * lddy, dx + r * lddx, stream);
 }
 
 static void log_softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, float *y,

@@ -427,9 +427,11 @@ Test(isa_agreement, row_groups_match_single_rows)
     free(want);
 }
 
-/* The four-row softmax backward gives the same bits as four one-row calls,
- * every width the table groups and 20 past it, a NaN now and then, out of
- * place and in place (dx == dy). */
+/* The four-row softmax backward gives the same bits as four one-row calls
+ * (the _stream ones in odd trials), every width up to 160, then widths
+ * around the group paths' limits up to 20 past the widest the table groups
+ * (fewer trials there), a NaN now and then, out of place and in place
+ * (dx == dy). */
 Test(isa_agreement, backward_row_groups_match_single_rows)
 {
     cr_assert(simd_table.softmax_backward_rows4_f32);
@@ -440,9 +442,16 @@ Test(isa_agreement, backward_row_groups_match_single_rows)
     float *y = malloc(4 * ld_max * sizeof *y), *dy = malloc(4 * ld_max * sizeof *dy),
           *got = malloc(4 * ld_max * sizeof *got), *want = malloc(4 * ld_max * sizeof *want);
     cr_assert(row && y && dy && got && want);
-    for (size_t n = 1; n <= n_max; n++) {
-        size_t ld = n + 3, bytes = 4 * ld * sizeof *y;
-        for (int trial = 0; trial < 300; trial++) {
+    const size_t group_max = simd_table.softmax_backward_rows4_max_cols_f32;
+    size_t widths[256], count = 0;
+    for (size_t n = 1; n <= n_max && n <= 160; n++) widths[count++] = n;
+    for (size_t n = 178; n + 1 < group_max; n += 1 + n / 9) widths[count++] = n;
+    const size_t edges[] = {group_max - 1, group_max, group_max + 1, n_max};
+    for (int k = 0; k < 4; k++)
+        if (edges[k] > 160) widths[count++] = edges[k];
+    for (size_t w = 0; w < count; w++) {
+        size_t n = widths[w], ld = n + 3, bytes = 4 * ld * sizeof *y;
+        for (int trial = 0; trial < (n <= 160 ? 300 : 24); trial++) {
             for (int q = 0; q < 4; q++) {
                 fill_row(&r, row, n, ROW_UNIFORM, 0);
                 for (size_t j = 0; j < ld; j++) {
@@ -453,14 +462,16 @@ Test(isa_agreement, backward_row_groups_match_single_rows)
             }
             if (trial % 7 == 3) dy[(size_t)(tu_next(&r) % 4) * ld + (size_t)(tu_next(&r) % n)] = NAN;
             for (int in_place = 0; in_place < 2; in_place++) {
+                bool stream = trial % 2 == 1;
                 memcpy(got, dy, bytes);
                 memcpy(want, dy, bytes);
-                simd_table.softmax_backward_rows4_f32(n, y, ld, in_place ? got : dy, ld, got, ld);
+                simd_table.softmax_backward_rows4_f32(n, y, ld, in_place ? got : dy, ld, got, ld, stream);
                 for (int q = 0; q < 4; q++)
-                    simd_table.softmax_backward_f32(n, y + q * ld, (in_place ? want : dy) + q * ld,
-                                                    want + q * ld);
+                    (stream ? simd_table.softmax_backward_stream_f32 : simd_table.softmax_backward_f32)(
+                        n, y + q * ld, (in_place ? want : dy) + q * ld, want + q * ld);
                 cr_assert(memcmp(got, want, bytes) == 0,
-                          "backward group differs (n=%zu, trial %d, in place %d)", n, trial, in_place);
+                          "backward group differs (n=%zu, trial %d, in place %d, stream %d)", n, trial,
+                          in_place, stream);
             }
         }
     }
