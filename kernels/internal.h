@@ -78,6 +78,11 @@ typedef struct lb_kernel_table {
     void (*softmax_backward_rows4_f32)(size_t n, const float *y, size_t ldy, const float *dy,
                                        size_t lddy, float *dx, size_t lddx, bool stream);
     size_t softmax_backward_rows4_max_cols_f32; /* the widest rows the API groups for it */
+    /* Optional: the same for the log-softmax backward pass (logy for y). */
+    void (*log_softmax_backward_rows4_f32)(size_t n, const float *logy, size_t ldlogy,
+                                           const float *dy, size_t lddy, float *dx, size_t lddx,
+                                           bool stream);
+    size_t log_softmax_backward_rows4_max_cols_f32;
     /* The same four operations, same results bit for bit, with the output
      * row written by non-temporal stores: for passes larger than the caches
      * (LB_STREAM_MIN_BYTES), whose outputs will not be read back soon. */

@@ -14,8 +14,10 @@
 #define ROW_GROUP_KERNEL(k, log) ((log) ? (k)->log_softmax_rows4_f32 : (k)->softmax_rows4_f32)
 #define ROW_GROUP_MAX_COLS(k, log) \
     ((log) ? (k)->log_softmax_rows4_max_cols_f32 : (k)->softmax_rows4_max_cols_f32)
-#define BACKWARD_ROW_GROUP_KERNEL(k) ((k)->softmax_backward_rows4_f32)
-#define BACKWARD_ROW_GROUP_MAX_COLS(k) ((k)->softmax_backward_rows4_max_cols_f32)
+#define BACKWARD_ROW_GROUP_KERNEL(k, log) \
+    ((log) ? (k)->log_softmax_backward_rows4_f32 : (k)->softmax_backward_rows4_f32)
+#define BACKWARD_ROW_GROUP_MAX_COLS(k, log) \
+    ((log) ? (k)->log_softmax_backward_rows4_max_cols_f32 : (k)->softmax_backward_rows4_max_cols_f32)
 #define CBLAS(f) cblas_s##f
 #include "softmax_api.inc"
 #undef REAL
@@ -30,8 +32,8 @@
 #define NAME(f) f##_f64
 #define ROW_GROUP_KERNEL(k, log) NULL
 #define ROW_GROUP_MAX_COLS(k, log) 0
-#define BACKWARD_ROW_GROUP_KERNEL(k) NULL
-#define BACKWARD_ROW_GROUP_MAX_COLS(k) 0
+#define BACKWARD_ROW_GROUP_KERNEL(k, log) NULL
+#define BACKWARD_ROW_GROUP_MAX_COLS(k, log) 0
 #define CBLAS(f) cblas_d##f
 #include "softmax_api.inc"
 #undef REAL

@@ -427,22 +427,33 @@ Test(isa_agreement, row_groups_match_single_rows)
     free(want);
 }
 
-/* The four-row softmax backward gives the same bits as four one-row calls
+/* The four-row backward kernels give the same bits as four one-row calls
  * (the _stream ones in odd trials), every width up to 160, then widths
  * around the group paths' limits up to 20 past the widest the table groups
  * (fewer trials there), a NaN now and then, out of place and in place
- * (dx == dy). */
-Test(isa_agreement, backward_row_groups_match_single_rows)
+ * (dx == dy). Log form: y = log-softmax, a -inf now and then. */
+typedef void (*backward_group_fn)(size_t n, const float *y, size_t ldy, const float *dy,
+                                  size_t lddy, float *dx, size_t lddx, bool stream);
+typedef void (*backward_row_fn)(size_t n, const float *y, const float *dy, float *dx);
+
+static void backward_groups_match_single_rows(bool log_form)
 {
-    cr_assert(simd_table.softmax_backward_rows4_f32);
-    cr_assert(simd_table.softmax_backward_rows4_max_cols_f32 >= LB_ROW_GROUP_MAX_COLS);
-    tu_rng r = {142};
-    const size_t n_max = simd_table.softmax_backward_rows4_max_cols_f32 + 20, ld_max = n_max + 3;
+    backward_group_fn group = log_form ? simd_table.log_softmax_backward_rows4_f32
+                                       : simd_table.softmax_backward_rows4_f32;
+    const size_t group_max = log_form ? simd_table.log_softmax_backward_rows4_max_cols_f32
+                                      : simd_table.softmax_backward_rows4_max_cols_f32;
+    backward_row_fn row_fn = log_form ? simd_table.log_softmax_backward_f32 : simd_table.softmax_backward_f32;
+    backward_row_fn stream_fn = log_form ? simd_table.log_softmax_backward_stream_f32
+                                         : simd_table.softmax_backward_stream_f32;
+    if (log_form && !group) cr_skip_test("no log-softmax backward group in this kernel set");
+    cr_assert(group);
+    if (!log_form) cr_assert(group_max >= LB_ROW_GROUP_MAX_COLS);
+    tu_rng r = {log_form ? 145u : 142u};
+    const size_t n_max = group_max + 20, ld_max = n_max + 3;
     double *row = malloc(n_max * sizeof *row);
     float *y = malloc(4 * ld_max * sizeof *y), *dy = malloc(4 * ld_max * sizeof *dy),
           *got = malloc(4 * ld_max * sizeof *got), *want = malloc(4 * ld_max * sizeof *want);
     cr_assert(row && y && dy && got && want);
-    const size_t group_max = simd_table.softmax_backward_rows4_max_cols_f32;
     size_t widths[256], count = 0;
     for (size_t n = 1; n <= n_max && n <= 160; n++) widths[count++] = n;
     for (size_t n = 178; n + 1 < group_max; n += 1 + n / 9) widths[count++] = n;
@@ -458,20 +469,24 @@ Test(isa_agreement, backward_row_groups_match_single_rows)
                     y[q * ld + j] = j < n ? (float)row[j] : 9.0f;
                     dy[q * ld + j] = j < n ? (float)tu_uniform(&r, -1, 1) * (trial % 5 ? 1.0f : 1e30f) : 5.0f;
                 }
-                ref_table.softmax_f32(n, y + q * ld, y + q * ld);
+                if (log_form) {
+                    if (trial % 11 == 5) y[q * ld + (size_t)(tu_next(&r) % n)] = -INFINITY;
+                    ref_table.log_softmax_f32(n, y + q * ld, y + q * ld);
+                } else {
+                    ref_table.softmax_f32(n, y + q * ld, y + q * ld);
+                }
             }
             if (trial % 7 == 3) dy[(size_t)(tu_next(&r) % 4) * ld + (size_t)(tu_next(&r) % n)] = NAN;
             for (int in_place = 0; in_place < 2; in_place++) {
                 bool stream = trial % 2 == 1;
                 memcpy(got, dy, bytes);
                 memcpy(want, dy, bytes);
-                simd_table.softmax_backward_rows4_f32(n, y, ld, in_place ? got : dy, ld, got, ld, stream);
+                group(n, y, ld, in_place ? got : dy, ld, got, ld, stream);
                 for (int q = 0; q < 4; q++)
-                    (stream ? simd_table.softmax_backward_stream_f32 : simd_table.softmax_backward_f32)(
-                        n, y + q * ld, (in_place ? want : dy) + q * ld, want + q * ld);
+                    (stream ? stream_fn : row_fn)(n, y + q * ld, (in_place ? want : dy) + q * ld, want + q * ld);
                 cr_assert(memcmp(got, want, bytes) == 0,
-                          "backward group differs (n=%zu, trial %d, in place %d, stream %d)", n, trial,
-                          in_place, stream);
+                          "%s backward group differs (n=%zu, trial %d, in place %d, stream %d)",
+                          log_form ? "log-softmax" : "softmax", n, trial, in_place, stream);
             }
         }
     }
@@ -481,6 +496,9 @@ Test(isa_agreement, backward_row_groups_match_single_rows)
     free(got);
     free(want);
 }
+
+Test(isa_agreement, backward_row_groups_match_single_rows) { backward_groups_match_single_rows(false); }
+Test(isa_agreement, log_backward_row_groups_match_single_rows) { backward_groups_match_single_rows(true); }
 
 /* The four-row cross-entropy kernel gives the same losses and gradient bits
  * as four xent_row calls: plain rows of every width the table groups and 20
