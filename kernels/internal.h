@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Per-row kernels                                                          */
@@ -272,20 +275,40 @@ static inline bool lb_reduction_valid(lb_reduction r)
  * non-temporal stores where a kernel supports them. */
 #define LB_STREAM_MIN_BYTES ((size_t)24 << 20)
 
-/* ... and only whole-row sweeps of at least this many bytes take them. A
- * sweep writes its head and tail (the cache lines it shares with the
- * neighbouring rows) with ordinary stores and the lines between with
- * streaming ones; over short rows that mix ran 2-6x slower than ordinary
- * stores alone (65536 x 100 f32, 1 thread: log-softmax backward 14.9 ->
- * 7.4 ms on AVX-512, 21.4 -> 5.8 on AVX2; softmax backward at 200 classes
- * 15.5 -> 12.3 ms), while rows of 500 floats and more gained from them. */
+/* ... and only whole-row sweeps of at least min_row_bytes take them (a
+ * group of contiguous rows counts as one sweep). Each sweep writes the
+ * cache lines it shares with the neighbouring rows by ordinary stores. The
+ * forward passes, cross-entropy, MSE/MAE and the log-softmax backward pass
+ * stream rows of at least LB_STREAM_MIN_ROW_BYTES: at 100-200 floats their
+ * streaming kernels measured 3-35 % slower than the cached ones on AVX2 and
+ * even on AVX-512 (65536 rows, 1 thread). The softmax backward pass
+ * streams from LB_STREAM_MIN_ROW_BYTES_SOFTMAX_BACKWARD: at 100 and 200
+ * floats its streaming sweep took 0.80-0.93x the time on both ISAs. (Before
+ * the kernels stopped fencing every row, see lb_stream_fence, any row
+ * under 1 KiB lost from streaming.) */
 #define LB_STREAM_MIN_ROW_BYTES ((size_t)1024)
+#define LB_STREAM_MIN_ROW_BYTES_SOFTMAX_BACKWARD ((size_t)256)
 
 /* Whether a pass moving pass_bytes, written in sweeps of row_bytes each,
  * takes streaming stores. Depends only on the shape. */
-static inline bool lb_stream_pass(double pass_bytes, size_t row_bytes)
+static inline bool lb_stream_pass(double pass_bytes, size_t row_bytes, size_t min_row_bytes)
 {
-    return pass_bytes >= (double)LB_STREAM_MIN_BYTES && row_bytes >= LB_STREAM_MIN_ROW_BYTES;
+    return pass_bytes >= (double)LB_STREAM_MIN_BYTES && row_bytes >= min_row_bytes;
+}
+
+/* Row kernels with streaming stores do not fence: an sfence per row waits
+ * for the row's lines to reach memory (a microbenchmark streaming rows of
+ * 100 floats over 52 MB: 28.1 ms with a fence per row, 6.7 ms without; of
+ * 4 KiB rows, 1.3x the time). A thread's own loads see its streaming
+ * stores anyway; other threads, and the caller after an OpenMP region,
+ * need them ordered before the range ends, so every range function that
+ * streamed calls this once at its end. (The Jacobian kernels, whose rows
+ * are whole n x n matrices, still fence their own.) */
+static inline void lb_stream_fence(void)
+{
+#if defined(__SSE__)
+    _mm_sfence();
+#endif
 }
 
 /* Threads to use for a pass over rows rows of work_per_row elements: 1 for

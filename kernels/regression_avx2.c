@@ -101,7 +101,6 @@ static double regression_row_f32(bool squared, size_t n, const float *pred, cons
         }
         total = _mm256_add_pd(total, _mm256_add_pd(acc_lo, acc_hi));
     }
-    if (stream) _mm_sfence(); /* order the streaming stores before later plain ones */
     double sum = lb_hsum_f64(total);
     double scalar_mul = squared ? 2.0 * grad_mul : grad_mul;
     for (; j < n; j++) {
@@ -136,7 +135,6 @@ static double regression_row_f64(bool squared, size_t n, const double *pred,
         }
         total = _mm256_add_pd(total, acc);
     }
-    if (stream) _mm_sfence(); /* order the streaming stores before later plain ones */
     double sum = lb_hsum_f64(total);
     double scalar_mul = squared ? 2.0 * grad_mul : grad_mul;
     for (; j < n; j++) {

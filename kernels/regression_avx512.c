@@ -117,7 +117,6 @@ static double regression_row_f32(bool squared, size_t n, const float *pred, cons
     if (j < n)
         step16(squared, j, lb_mask16(n - j), false, pred, target, loss_out, dpred, mul, mul_f32,
                &acc_lo, &acc_hi);
-    if (stream) _mm_sfence(); /* order the streaming stores before later plain ones */
     return lb_hsum512_f64(_mm512_add_pd(total, _mm512_add_pd(acc_lo, acc_hi)));
 }
 

@@ -31,7 +31,7 @@ double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, flo
 /* y_j *= k */
 void lb_avx512_scale_f32(size_t n, float *y, float k);
 /* y_j = e_j * k written by streaming stores, except y_skip = skip_value
- * (skip >= n: none); ends with an sfence. */
+ * (skip >= n: none); not fenced (lb_stream_fence). */
 void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
                                  float skip_value);
 /* The sweeps of long-row chunks (lb_long_row_exp_f32 in rows_avx2.h) in

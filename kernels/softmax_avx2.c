@@ -22,7 +22,7 @@
  * them four at a time (the *_rows4 kernels: the same code with the rows
  * interleaved, so their latency chains overlap). Passes larger than the
  * caches use the *_stream kernels, which write their output with
- * non-temporal stores (the same arithmetic; see head_to_align32).
+ * non-temporal stores (the same arithmetic; see stream_span_of).
  */
 #include "internal.h"
 #include "exp_avx2.h"
@@ -535,16 +535,65 @@ const lb_chunk_sweeps_f32 lb_avx2_chunk_sweeps = {lb_avx2_row_max_min_f32, avx2_
 /* Streaming (non-temporal) stores: for passes larger than the caches
  * (LB_STREAM_MIN_BYTES), the output rows are written around the caches, so
  * memory sees one write of y instead of a read for ownership and a later
- * write-back. They need 32-byte aligned addresses: the elements before the
- * first boundary are written by a masked vector (the same arithmetic as the
- * body, so the results are the same bits), the rest by whole vectors, the
- * last partial vector masked. Each streaming row ends with an sfence, so its
- * stores are ordered before anything the caller does next. */
-static inline size_t head_to_align32(const void *p, size_t elem, size_t n)
+ * write-back. Only whole 64-byte lines take them: the elements before the
+ * row's first line boundary and after its last are written by ordinary
+ * (whole or masked) vectors of the same arithmetic, so the results are the
+ * same bits. A line written half by streaming and half by ordinary stores
+ * costs a read for ownership and a partial write-combining flush: with
+ * 32-byte heads, 65536 x 100 rows ran 1.7-2.3x the time of ordinary stores.
+ * No row ends with an sfence either: one per row made short-row passes up
+ * to 4x slower (each waits for the row's lines to reach memory); the API
+ * fences once at the end of each thread's range (lb_stream_fence). */
+typedef struct stream_span {
+    size_t head, body; /* [0, head) and [body, n) ordinary, [head, body) streamed */
+} stream_span;
+
+static inline stream_span stream_span_of(const void *out, size_t elem, size_t n)
 {
-    size_t head = ((32 - ((uintptr_t)p & 31)) & 31) / elem;
-    return head < n ? head : n;
+    size_t head = ((64 - ((uintptr_t)out & 63)) & 63) / elem;
+    if (head > n) head = n;
+    size_t per_line = 64 / elem;
+    return (stream_span){head, head + (n - head) / per_line * per_line};
 }
+
+/* out[0, n) = the values VEC(j) (eight floats from element j) and
+ * MVEC(j, mask) (the same, masked), streamed as stream_span_of says. */
+#define STREAM_SWEEP_F32(n, out, VEC, MVEC)                                                  \
+    do {                                                                                      \
+        stream_span sp_ = stream_span_of(out, sizeof(float), n);                              \
+        size_t j_ = 0;                                                                        \
+        for (; j_ + 8 <= sp_.head; j_ += 8) _mm256_storeu_ps((out) + j_, VEC(j_));            \
+        if (j_ < sp_.head) {                                                                  \
+            __m256i m_ = lb_tail_mask_f32(sp_.head - j_);                                     \
+            _mm256_maskstore_ps((out) + j_, m_, MVEC(j_, m_));                                \
+            j_ = sp_.head;                                                                    \
+        }                                                                                     \
+        for (; j_ < sp_.body; j_ += 8) _mm256_stream_ps((out) + j_, VEC(j_));                 \
+        for (; j_ + 8 <= (n); j_ += 8) _mm256_storeu_ps((out) + j_, VEC(j_));                 \
+        if (j_ < (n)) {                                                                       \
+            __m256i m_ = lb_tail_mask_f32((n) - j_);                                          \
+            _mm256_maskstore_ps((out) + j_, m_, MVEC(j_, m_));                                \
+        }                                                                                     \
+    } while (0)
+
+/* The same with four doubles per vector. */
+#define STREAM_SWEEP_F64(n, out, VEC, MVEC)                                                  \
+    do {                                                                                      \
+        stream_span sp_ = stream_span_of(out, sizeof(double), n);                             \
+        size_t j_ = 0;                                                                        \
+        for (; j_ + 4 <= sp_.head; j_ += 4) _mm256_storeu_pd((out) + j_, VEC(j_));            \
+        if (j_ < sp_.head) {                                                                  \
+            __m256i m_ = lb_tail_mask_f64(sp_.head - j_);                                     \
+            _mm256_maskstore_pd((out) + j_, m_, MVEC(j_, m_));                                \
+            j_ = sp_.head;                                                                    \
+        }                                                                                     \
+        for (; j_ < sp_.body; j_ += 4) _mm256_stream_pd((out) + j_, VEC(j_));                 \
+        for (; j_ + 4 <= (n); j_ += 4) _mm256_storeu_pd((out) + j_, VEC(j_));                 \
+        if (j_ < (n)) {                                                                       \
+            __m256i m_ = lb_tail_mask_f64((n) - j_);                                          \
+            _mm256_maskstore_pd((out) + j_, m_, MVEC(j_, m_));                                \
+        }                                                                                     \
+    } while (0)
 
 /* Rows up to this many bytes are staged in a stack buffer by the streaming
  * softmax (exp values, then one scaled streaming sweep into y); longer rows
@@ -555,17 +604,11 @@ static inline size_t head_to_align32(const void *p, size_t elem, size_t n)
 static void stream_scaled_f32(size_t n, const float *e, float k, float *y)
 {
     const __m256 vk = _mm256_set1_ps(k);
-    size_t j = head_to_align32(y, sizeof(float), n);
-    if (j > 0) {
-        __m256i mask = lb_tail_mask_f32(j);
-        _mm256_maskstore_ps(y, mask, _mm256_mul_ps(_mm256_maskload_ps(e, mask), vk));
-    }
-    for (; j + 8 <= n; j += 8) _mm256_stream_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(e + j), vk));
-    if (j < n) {
-        __m256i mask = lb_tail_mask_f32(n - j);
-        _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(_mm256_maskload_ps(e + j, mask), vk));
-    }
-    _mm_sfence();
+#define VEC(j) _mm256_mul_ps(_mm256_loadu_ps(e + (j)), vk)
+#define MVEC(j, mask) _mm256_mul_ps(_mm256_maskload_ps(e + (j), mask), vk)
+    STREAM_SWEEP_F32(n, y, VEC, MVEC);
+#undef VEC
+#undef MVEC
 }
 
 /* Softmax of `rows` short rows (n <= 8 * vectors; rows <= 4) in registers,
@@ -957,40 +1000,24 @@ log_softmax_short_f32(int rows, size_t n, const float *x, size_t ldx, float *y, 
     return true;
 }
 
-/* y_j = (x_j - c_hi) - c_lo with streaming stores (see head_to_align32) */
+/* y_j = (x_j - c_hi) - c_lo with streaming stores (see stream_span_of) */
 static void stream_shifted_f32(size_t n, const float *x, __m256 vhi, __m256 vlo, float *y)
 {
-    size_t j = head_to_align32(y, sizeof(float), n);
-    if (j > 0) {
-        __m256i mask = lb_tail_mask_f32(j);
-        _mm256_maskstore_ps(y, mask, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x, mask), vhi), vlo));
-    }
-    for (; j + 8 <= n; j += 8)
-        _mm256_stream_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vhi), vlo));
-    if (j < n) {
-        __m256i mask = lb_tail_mask_f32(n - j);
-        _mm256_maskstore_ps(y + j, mask,
-                            _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vhi), vlo));
-    }
-    _mm_sfence();
+#define VEC(j) _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + (j)), vhi), vlo)
+#define MVEC(j, mask) _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + (j), mask), vhi), vlo)
+    STREAM_SWEEP_F32(n, y, VEC, MVEC);
+#undef VEC
+#undef MVEC
 }
 
 /* y_j = (x_j - m) - log s with streaming stores */
 static void stream_shifted_f64(size_t n, const double *x, __m256d vm, __m256d vl, double *y)
 {
-    size_t j = head_to_align32(y, sizeof(double), n);
-    if (j > 0) {
-        __m256i mask = lb_tail_mask_f64(j);
-        _mm256_maskstore_pd(y, mask, _mm256_sub_pd(_mm256_sub_pd(_mm256_maskload_pd(x, mask), vm), vl));
-    }
-    for (; j + 4 <= n; j += 4)
-        _mm256_stream_pd(y + j, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + j), vm), vl));
-    if (j < n) {
-        __m256i mask = lb_tail_mask_f64(n - j);
-        _mm256_maskstore_pd(y + j, mask,
-                            _mm256_sub_pd(_mm256_sub_pd(_mm256_maskload_pd(x + j, mask), vm), vl));
-    }
-    _mm_sfence();
+#define VEC(j) _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + (j)), vm), vl)
+#define MVEC(j, mask) _mm256_sub_pd(_mm256_sub_pd(_mm256_maskload_pd(x + (j), mask), vm), vl)
+    STREAM_SWEEP_F64(n, y, VEC, MVEC);
+#undef VEC
+#undef MVEC
 }
 
 /* y = (x - m) - log s evaluated in double (x - m is exact there), rounded
@@ -1211,22 +1238,13 @@ softmax_backward_f32_impl(size_t n, const float *y, const float *dy, float *dx, 
     const __m256 vhi = _mm256_set1_ps(d_hi), vlo = _mm256_set1_ps(d_lo);
     size_t j = 0;
     if (stream) {
-        j = head_to_align32(dx, sizeof(float), n);
-        if (j > 0) {
-            __m256i mask = lb_tail_mask_f32(j);
-            __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(dy, mask), vhi), vlo);
-            _mm256_maskstore_ps(dx, mask, _mm256_mul_ps(_mm256_maskload_ps(y, mask), g));
-        }
-        for (; j + 8 <= n; j += 8) {
-            __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(dy + j), vhi), vlo);
-            _mm256_stream_ps(dx + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), g));
-        }
-        if (j < n) {
-            __m256i mask = lb_tail_mask_f32(n - j);
-            __m256 g = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(dy + j, mask), vhi), vlo);
-            _mm256_maskstore_ps(dx + j, mask, _mm256_mul_ps(_mm256_maskload_ps(y + j, mask), g));
-        }
-        _mm_sfence();
+#define VEC(j) _mm256_mul_ps(_mm256_loadu_ps(y + (j)), _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(dy + (j)), vhi), vlo))
+#define MVEC(j, mask)                                                                         \
+    _mm256_mul_ps(_mm256_maskload_ps(y + (j), mask),                                          \
+                  _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(dy + (j), mask), vhi), vlo))
+        STREAM_SWEEP_F32(n, dx, VEC, MVEC);
+#undef VEC
+#undef MVEC
         return;
     }
     for (; j + 8 <= n; j += 8) {
@@ -1244,21 +1262,12 @@ softmax_backward_f64_impl(size_t n, const double *y, const double *dy, double *d
     const __m256d vd = _mm256_set1_pd(d);
     size_t j = 0;
     if (stream) {
-        j = head_to_align32(dx, sizeof(double), n);
-        if (j > 0) {
-            __m256i mask = lb_tail_mask_f64(j);
-            _mm256_maskstore_pd(dx, mask, _mm256_mul_pd(_mm256_maskload_pd(y, mask),
-                                                        _mm256_sub_pd(_mm256_maskload_pd(dy, mask), vd)));
-        }
-        for (; j + 4 <= n; j += 4)
-            _mm256_stream_pd(dx + j, _mm256_mul_pd(_mm256_loadu_pd(y + j),
-                                                   _mm256_sub_pd(_mm256_loadu_pd(dy + j), vd)));
-        if (j < n) {
-            __m256i mask = lb_tail_mask_f64(n - j);
-            _mm256_maskstore_pd(dx + j, mask, _mm256_mul_pd(_mm256_maskload_pd(y + j, mask),
-                                                            _mm256_sub_pd(_mm256_maskload_pd(dy + j, mask), vd)));
-        }
-        _mm_sfence();
+#define VEC(j) _mm256_mul_pd(_mm256_loadu_pd(y + (j)), _mm256_sub_pd(_mm256_loadu_pd(dy + (j)), vd))
+#define MVEC(j, mask) \
+    _mm256_mul_pd(_mm256_maskload_pd(y + (j), mask), _mm256_sub_pd(_mm256_maskload_pd(dy + (j), mask), vd))
+        STREAM_SWEEP_F64(n, dx, VEC, MVEC);
+#undef VEC
+#undef MVEC
         return;
     }
     for (; j + 4 <= n; j += 4)
@@ -1283,15 +1292,13 @@ log_softmax_backward_f32_impl(size_t n, const float *logy, const float *dy, floa
     const __m256 vhi = _mm256_set1_ps(s_hi), vlo = _mm256_set1_ps(s_lo);
     size_t j = 0;
     if (stream) {
-        j = head_to_align32(dx, sizeof(float), n);
-        if (j > 0) {
-            __m256i mask = lb_tail_mask_f32(j);
-            _mm256_maskstore_ps(dx, mask, log_softmax_backward_vec_f32(_mm256_maskload_ps(logy, mask),
-                                                                       _mm256_maskload_ps(dy, mask), vhi, vlo));
-        }
-        for (; j + 8 <= n; j += 8)
-            _mm256_stream_ps(dx + j, log_softmax_backward_vec_f32(_mm256_loadu_ps(logy + j),
-                                                                  _mm256_loadu_ps(dy + j), vhi, vlo));
+#define VEC(j) log_softmax_backward_vec_f32(_mm256_loadu_ps(logy + (j)), _mm256_loadu_ps(dy + (j)), vhi, vlo)
+#define MVEC(j, mask) \
+    log_softmax_backward_vec_f32(_mm256_maskload_ps(logy + (j), mask), _mm256_maskload_ps(dy + (j), mask), vhi, vlo)
+        STREAM_SWEEP_F32(n, dx, VEC, MVEC);
+#undef VEC
+#undef MVEC
+        return;
     }
     for (; j + 8 <= n; j += 8) {
         __m256 p = lb_exp_any_f32_avx2(_mm256_loadu_ps(logy + j));
@@ -1304,7 +1311,6 @@ log_softmax_backward_f32_impl(size_t n, const float *logy, const float *dy, floa
         __m256 r = _mm256_fnmadd_ps(p, vhi, _mm256_maskload_ps(dy + j, mask));
         _mm256_maskstore_ps(dx + j, mask, _mm256_fnmadd_ps(p, vlo, r));
     }
-    if (stream) _mm_sfence();
 }
 
 static void log_softmax_backward_f64_avx2(size_t n, const double *logy, const double *dy,

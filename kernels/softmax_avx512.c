@@ -247,7 +247,7 @@ static bool row_for_avx512(size_t n)
 
 /* y_j = e_j * k with streaming stores, except y_skip = skip_value (skip >=
  * n for none): a masked head up to y's first 64-byte boundary, whole
- * aligned vectors, a masked tail; then sfence. */
+ * aligned vectors, a masked tail (not fenced). */
 void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
                                  float skip_value)
 {
@@ -260,7 +260,6 @@ void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, si
     for (; j + 16 <= n; j += 16) _mm512_stream_ps(y + j, SCALED(j, (__mmask16)0xffff));
     if (j < n) _mm512_mask_storeu_ps(y + j, lb_mask16(n - j), SCALED(j, lb_mask16(n - j)));
 #undef SCALED
-    _mm_sfence();
 }
 
 /* The sum of a chunk part: the AVX-512 split or widened sum for
@@ -595,7 +594,6 @@ LB_ALWAYS_INLINE void write_shifted(size_t n, const float *x, float c_hi, float 
         __m512 v = _mm512_maskz_loadu_ps(mask, x + j);
         _mm512_mask_storeu_ps(y + j, mask, _mm512_sub_ps(_mm512_sub_ps(v, vhi), vlo));
     }
-    if (stream) _mm_sfence();
 }
 
 /* c_hi + c_lo = m + log s split into floats, as the AVX2 cached-row path
@@ -886,7 +884,6 @@ LB_ALWAYS_INLINE void backward_sweep_next(size_t n, const float *a, const float 
         __mmask16 mask = lb_mask16(n - j);
         _mm512_mask_storeu_ps(dx + j, mask, backward_vec(a, b, j, mask, hi, lo, log_form));
     }
-    if (stream) _mm_sfence();
 }
 
 /* The same without prefetching. */
@@ -1328,7 +1325,6 @@ LB_ALWAYS_INLINE void log_softmax_f64_impl(size_t n, const double *x, double *y,
         __mmask8 mask = (__mmask8)lb_mask16(n - j);
         _mm512_mask_storeu_pd(y + j, mask, _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(mask, x + j), vm), vl));
     }
-    if (stream) _mm_sfence();
 }
 
 static void log_softmax_f64_avx512(size_t n, const double *x, double *y)

@@ -280,7 +280,7 @@ static void stream_agreement(bool f64)
     size_t max_n = 131072, span = max_n + 2 * STREAM_GUARD + 16;
     double *x = malloc(max_n * sizeof *x), *dy = malloc(max_n * sizeof *dy);
     /* 64-byte aligned buffers so the offsets below are offsets from a boundary
-     * (AVX2 streams 32-byte vectors, AVX-512 64-byte ones) */
+     * (both ISAs stream whole 64-byte lines only) */
     char *in = aligned_alloc(64, span * sizeof(double)), *g = aligned_alloc(64, span * sizeof(double));
     char *got = aligned_alloc(64, span * sizeof(double)), *want = aligned_alloc(64, span * sizeof(double));
     size_t elem = f64 ? sizeof(double) : sizeof(float);

@@ -422,18 +422,17 @@ Test(sizes, largest_jacobian_one_row_8192_full_f32, .timeout = 300)
 /* ------------------------------------------------------------------------ */
 
 /* Above LB_STREAM_MIN_BYTES of traffic the row-wise functions write their
- * outputs with streaming stores. 2048 x 2049 f32 (ld 2051, so rows start at
- * every offset from a 32-byte boundary) is past it for the forward and the
- * backward passes; every row must equal the same row computed alone (a
- * one-row call, far below the threshold), on 1 and 2 threads, and the
- * padding between rows must stay untouched. */
-Test(sizes, passes_past_the_caches_match_row_by_row, .timeout = 120)
+ * outputs with streaming stores (rows of at least 1 KiB; the softmax
+ * backward pass from 256 bytes), fenced once per thread's range. Every row
+ * of such a pass must equal the same row computed alone (a one-row call,
+ * far below the threshold), on 1 and 2 threads, and the padding between
+ * rows must stay untouched. */
+static void pass_matches_row_by_row(size_t rows, size_t cols, size_t ld, unsigned seed)
 {
-    const size_t rows = 2048, cols = 2049, ld = 2051;
     float *x = malloc(rows * ld * sizeof *x), *dy = malloc(rows * ld * sizeof *dy);
     float *out = malloc(rows * ld * sizeof *out), *one = malloc(ld * sizeof *one);
     cr_assert(x && dy && out && one);
-    tu_rng r = {2049};
+    tu_rng r = {seed};
     for (size_t i = 0; i < rows * ld; i++) {
         x[i] = (float)tu_uniform(&r, -8, 8);
         dy[i] = (float)tu_uniform(&r, -1, 1);
@@ -460,9 +459,11 @@ Test(sizes, passes_past_the_caches_match_row_by_row, .timeout = 120)
                 default: lb_log_softmax_backward_f32(1, cols, ai, cols, dyi, cols, one, cols); break;
                 }
                 cr_assert(memcmp(out + i * ld, one, cols * sizeof *one) == 0,
-                          "op %d row %zu differs from the row alone (%d threads)", op, i, threads);
-                cr_assert(out[i * ld + cols] == -12345.0f && out[i * ld + cols + 1] == -12345.0f,
-                          "op %d row %zu: padding written", op, i);
+                          "%zu x %zu op %d row %zu differs from the row alone (%d threads)", rows,
+                          cols, op, i, threads);
+                for (size_t j = cols; j < ld; j++)
+                    cr_assert(out[i * ld + j] == -12345.0f, "%zu x %zu op %d row %zu: padding written",
+                              rows, cols, op, i);
             }
         }
     }
@@ -471,4 +472,26 @@ Test(sizes, passes_past_the_caches_match_row_by_row, .timeout = 120)
     free(dy);
     free(out);
     free(one);
+}
+
+/* 2048 x 2049 (ld 2051, so rows start at every offset from a 64-byte
+ * boundary): past the threshold for the forward and the backward passes. */
+Test(sizes, passes_past_the_caches_match_row_by_row, .timeout = 120)
+{
+    pass_matches_row_by_row(2048, 2049, 2051, 2049);
+}
+
+/* Short rows past the threshold: the softmax backward pass streams them
+ * (rows of 64 to 255 floats, each with a head and a tail line shared with
+ * its neighbours), the other passes do not. Rows of 100 with ld 103 start at
+ * every offset; 256 floats contiguous are whole lines. Three streams of
+ * rows x cols floats reach 24 MiB. */
+Test(sizes, short_rows_past_the_caches_match_row_by_row, .timeout = 120)
+{
+    const size_t shapes[][2] = {{100, 103}, {64, 64}, {255, 255}, {256, 256}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        size_t cols = shapes[k][0], ld = shapes[k][1];
+        size_t rows = ((size_t)24 << 20) / (3 * sizeof(float) * cols) + 1;
+        pass_matches_row_by_row(rows, cols, ld, (unsigned)(100 + k));
+    }
 }
