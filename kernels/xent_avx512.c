@@ -56,9 +56,13 @@ LB_ALWAYS_INLINE void acc_coef_dot16(__m512d *coef, __m512d *dot, __m512 a, __m5
     *dot = _mm512_fmadd_pd(a_hi, x_hi, _mm512_fmadd_pd(a_lo, x_lo, *dot));
 }
 
-/* Sweep 1: e_j stored into e_out (may be x), rest, ties, A, D. */
+/* Sweep 1: e_j stored into e_out (may be x), rest, ties, A, D. ahead[k]
+ * (each may be NULL): n entries the caller reads or writes next (the next
+ * row's logits, targets and gradient), fetched into L2 a line per 16
+ * entries as the sweep goes, so the fetches overlap the arithmetic. */
 LB_ALWAYS_INLINE xent_sums512 general_sweep(size_t n, const float *x, const lb_xent_coef_f32 *c,
-                                            float m, float *e_out, bool dense, bool weighted)
+                                            float m, float *e_out, bool dense, bool weighted,
+                                            const float *const ahead[3])
 {
     const __m512 vm = _mm512_set1_ps(m), minus_m = _mm512_set1_ps(-m);
     const __m512 floor = _mm512_set1_ps(lb_exp_floor_f32(m));
@@ -71,6 +75,8 @@ LB_ALWAYS_INLINE xent_sums512 general_sweep(size_t n, const float *x, const lb_x
     int64_t ties = 0;
     for (size_t j = 0; j < n; j += 16) {
         __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
+        for (int k = 0; k < 3; k++)
+            if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
         __m512 xv = _mm512_mask_loadu_ps(vm, mask, x + j); /* padding: m, exp 1, masked out */
         __m512 e = _mm512_maskz_mov_ps(
             mask, lb_exp512_shifted_f32(xv, minus_m, floor, true, false, LB_DIFF_TWOSUM));
@@ -115,7 +121,13 @@ LB_ALWAYS_INLINE double general_row_impl(size_t n, const float *x, const lb_xent
                                          float *grad, double grad_mul, float m, bool dense,
                                          bool weighted)
 {
-    xent_sums512 u = general_sweep(n, x, c, m, grad, dense, weighted);
+    /* the next row's arrays: fetched during the sweep (a burst of one
+     * prefetch per line before it waited for free fill buffers) */
+    bool near = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES;
+    const float *const ahead[3] = {near ? x + n : NULL,
+                                   near && dense ? c->dense_targets + n : NULL,
+                                   near && grad && grad != x ? grad + n : NULL};
+    xent_sums512 u = general_sweep(n, x, c, m, grad, dense, weighted, ahead);
     if (isnan(u.rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
         return NAN;
@@ -141,9 +153,6 @@ static double general_xent_row(size_t n, const float *x, const lb_xent_coef_f32 
         (!c->dense_targets && n > (size_t)INT32_MAX) || !(fabs(grad_mul) <= 0x1.fffffep127))
         return lb_ref_xent_row_f32(n, x, c, grad, grad_mul);
     if (!(fabsf(m) <= 0x1p24f)) return lb_avx2_xent_row_f32(n, x, c, grad, grad_mul);
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
-    if (c->dense_targets) lb_avx2_prefetch_next_row(c->dense_targets + n, n * sizeof(float));
     switch ((c->dense_targets != NULL) * 2 + (c->weights != NULL)) {
     case 0: return general_row_00(n, x, c, grad, grad_mul, m);
     case 1: return general_row_01(n, x, c, grad, grad_mul, m);
