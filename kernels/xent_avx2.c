@@ -168,9 +168,19 @@ xent_terms8_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t 
                                     dense, weighted);
 }
 
+/* ahead[k] (each may be NULL): n entries the caller reads or writes next
+ * (the next row's logits, targets and gradient), fetched into L2 a line
+ * per 16 entries as the sweep goes, so that the fetches overlap the
+ * arithmetic (xent_avx512.c's general_sweep does the same). */
+static inline __attribute__((always_inline)) void prefetch_ahead_f32(const float *const ahead[3], size_t j)
+{
+    for (int k = 0; k < 3; k++)
+        if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
+}
+
 static inline __attribute__((always_inline)) xent_sums
 xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, float *e_out,
-               bool dense, bool weighted, bool clamp)
+               bool dense, bool weighted, bool clamp, const float *const ahead[3])
 {
     const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
     const __m256d m_d = _mm256_set1_pd(m);
@@ -196,6 +206,7 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
         q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 16), minus_m, floor, clamp, LB_DIFF_TWOSUM);
         q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 24), minus_m, floor, clamp, LB_DIFF_TWOSUM);
         for (size_t k = 0; k < pairs; k++, j += 16) {
+            prefetch_ahead_f32(ahead, j);
             __m256 e0 = lb_exp_scale_f32(p0, z0), e1 = lb_exp_scale_f32(p1, z1);
             if (k + 1 < pairs) p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
             if (k + 2 < pairs) {
@@ -223,6 +234,7 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
         __m256d r_lo = _mm256_setzero_pd(), r_hi = r_lo, a0 = r_lo, d0 = r_lo;
         size_t block_end = j + 8 * LB_XENT_FOLD < n ? j + 8 * LB_XENT_FOLD : n;
         for (; j + 16 <= block_end; j += 16) {
+            prefetch_ahead_f32(ahead, j);
             xent_terms_f32 t0 = xent_terms8_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m,
                                                 floor, &ties, none, false, dense, weighted, clamp);
             idx = _mm256_add_epi32(idx, step);
@@ -299,7 +311,13 @@ static inline __attribute__((always_inline)) double
 general_row_f32_impl(size_t n, const float *x, const lb_xent_coef_f32 *c, float *grad,
                      double grad_mul, float m, bool dense, bool weighted, bool clamp)
 {
-    xent_sums u = xent_sweep_f32(n, x, c, m, grad, dense, weighted, clamp);
+    /* the next row's arrays, fetched during the sweep (a burst of one
+     * prefetch per line before it waited for free fill buffers) */
+    bool near = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES;
+    const float *const ahead[3] = {near ? x + n : NULL,
+                                   near && dense ? c->dense_targets + n : NULL,
+                                   near && grad && grad != x ? grad + n : NULL};
+    xent_sums u = xent_sweep_f32(n, x, c, m, grad, dense, weighted, clamp, ahead);
     if (isnan(u.rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
         return NAN;
@@ -344,9 +362,6 @@ static double general_xent_row_f32(size_t n, const float *x, const lb_xent_coef_
     if (lb_avx2_classify_f32(n, x, m) != AVX2_ROW_FINITE || m < -0x1.fffffep127f + 0x1p105f ||
         (!c->dense_targets && n > (size_t)INT32_MAX) || !(fabs(grad_mul) <= 0x1.fffffep127))
         return lb_ref_xent_row_f32(n, x, c, grad, grad_mul);
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
-    if (c->dense_targets) lb_avx2_prefetch_next_row(c->dense_targets + n, n * sizeof(float));
     int which = (c->dense_targets != NULL) * 4 + (c->weights != NULL) * 2 +
                 lb_exp_needs_clamp_f32(m);
     return cases[which](n, x, c, grad, grad_mul, m);
