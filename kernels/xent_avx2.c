@@ -413,7 +413,7 @@ xent_terms4_f64(const double *x, const lb_xent_coef_f64 *c, double *e_out, size_
 
 static inline __attribute__((always_inline)) xent_sums
 xent_sweep_f64(size_t n, const double *x, const lb_xent_coef_f64 *c, double m, double *e_out,
-               bool dense, bool weighted)
+               bool dense, bool weighted, const double *const ahead[3])
 {
     const __m256d vm = _mm256_set1_pd(m);
     const __m256d tc = _mm256_set1_pd(c->target_coef), sc = _mm256_set1_pd(c->smooth_coef);
@@ -426,6 +426,9 @@ xent_sweep_f64(size_t n, const double *x, const lb_xent_coef_f64 *c, double m, d
         __m256d r0 = _mm256_setzero_pd(), a0 = r0, d0 = r0;
         size_t block_end = j + 4 * LB_XENT_FOLD < n ? j + 4 * LB_XENT_FOLD : n;
         for (; j + 4 <= block_end; j += 4) {
+            if (j % 8 == 0) /* a line per 8 entries, as prefetch_ahead_f32 */
+                for (int k = 0; k < 3; k++)
+                    if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
             xent_terms4_f64(x, c, e_out, j, idx, tgt, tc, sc, vm, &ties, &r0, &a0, &d0, none,
                             false, dense, weighted);
             idx = _mm256_add_epi64(idx, step);
@@ -470,7 +473,11 @@ static inline __attribute__((always_inline)) double
 general_row_f64_impl(size_t n, const double *x, const lb_xent_coef_f64 *c, double *grad,
                      double grad_mul, double m, bool dense, bool weighted)
 {
-    xent_sums u = xent_sweep_f64(n, x, c, m, grad, dense, weighted);
+    bool near = n * sizeof(double) <= LB_PREFETCH_ROW_BYTES;
+    const double *const ahead[3] = {near ? x + n : NULL,
+                                    near && dense ? c->dense_targets + n : NULL,
+                                    near && grad && grad != x ? grad + n : NULL};
+    xent_sums u = xent_sweep_f64(n, x, c, m, grad, dense, weighted, ahead);
     if (isnan(u.rest)) {
         if (grad) lb_avx2_fill_f64(n, grad, NAN);
         return NAN;
@@ -504,9 +511,6 @@ static double general_xent_row_f64(size_t n, const double *x, const lb_xent_coef
     double m = lb_avx2_row_max_f64(n, x);
     if (lb_avx2_classify_f64(n, x, m) != AVX2_ROW_FINITE)
         return lb_ref_xent_row_f64(n, x, c, grad, grad_mul);
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
-    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(double));
-    if (c->dense_targets) lb_avx2_prefetch_next_row(c->dense_targets + n, n * sizeof(double));
     return cases[(c->dense_targets != NULL) * 2 + (c->weights != NULL)](n, x, c, grad, grad_mul, m);
 }
 

@@ -470,8 +470,16 @@ LB_ALWAYS_INLINE double general_row_f64_impl(size_t n, const double *x,
     __m512d rest = zero, coef = zero, dot = zero, r0 = zero, a0 = zero, d0 = zero;
     int64_t ties = 0;
     size_t since_fold = 0;
+    /* the next row's arrays, a line per 8 entries during the sweep (as
+     * general_sweep) */
+    bool near = n * sizeof(double) <= LB_PREFETCH_ROW_BYTES;
+    const double *const ahead[3] = {near ? x + n : NULL,
+                                    near && dense ? c->dense_targets + n : NULL,
+                                    near && grad && grad != x ? grad + n : NULL};
     for (size_t j = 0; j < n; j += 8) {
         __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
+        for (int k = 0; k < 3; k++)
+            if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
         __m512d xv = _mm512_maskz_loadu_pd(mask, x + j);
         __m512d e = _mm512_maskz_mov_pd(mask, lb_exp512_shifted_f64(xv, vm));
         if (grad) _mm512_mask_storeu_pd(grad + j, mask, e);
@@ -525,9 +533,6 @@ static double general_xent_row_f64(size_t n, const double *x, const lb_xent_coef
     double m = lb_avx512_row_max_f64(n, x);
     if (lb_avx2_classify_f64(n, x, m) != AVX2_ROW_FINITE)
         return lb_ref_xent_row_f64(n, x, c, grad, grad_mul);
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
-    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(double));
-    if (c->dense_targets) lb_avx2_prefetch_next_row(c->dense_targets + n, n * sizeof(double));
     switch ((c->dense_targets != NULL) * 2 + (c->weights != NULL)) {
     case 0: return general_row_f64_00(n, x, c, grad, grad_mul, m);
     case 1: return general_row_f64_01(n, x, c, grad, grad_mul, m);
