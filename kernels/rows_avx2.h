@@ -35,6 +35,13 @@ double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e);
 /* lb_avx2_sum_exp_f32 for a row whose minimum lo (lb_avx2_row_max_min_f32) is
  * known: the same bits, x - m by Fast2Sum where that is exact. */
 double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e);
+/* The same, fetching ahead (or NULL: nothing), the n floats the caller
+ * reads next (the next row), into L2 a line per 16 entries as the sweep
+ * goes (rows of 32 or more): spread out, the fetches overlap the
+ * arithmetic, where a burst of them before the sweep waits for free fill
+ * buffers. */
+double lb_avx2_sum_exp_lo_ahead_f32(size_t n, const float *x, float m, float lo, float *e,
+                                    const float *ahead);
 /* One pass for long rows: *m_out = row maximum, returns sum exp(x - m);
  * *nan_seen when an entry is NaN. */
 double lb_avx2_online_max_sum_f32(size_t n, const float *x, float *m_out, bool *nan_seen);
@@ -135,6 +142,11 @@ extern const lb_chunk_sweeps_f32 lb_avx2_chunk_sweeps;
  * out-of-line helper can be judged pure and its calls deleted (which had
  * silently happened to the callers in softmax_avx2.c). */
 #define LB_PREFETCH_ROW_BYTES ((size_t)16 * 1024)
+/* The row after x's, when short enough to be fetched ahead (else NULL). */
+static inline const float *next_row_f32(const float *x, size_t n)
+{
+    return n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
+}
 static inline __attribute__((always_inline)) void lb_avx2_prefetch_next_row(const void *next,
                                                                              size_t bytes)
 {

@@ -164,10 +164,10 @@ static double sum_exp_scalar_f32(size_t n, const float *x, float m, float *e)
  * reduces pair k + 2. Sums and stores exactly as the plain loop below: even
  * vectors into lo0/hi0, odd ones into lo1/hi1, folded into *total every
  * LB_FOLD_VECTORS vectors and at the end. For n >= 32; returns the index
- * after the last pair. */
+ * after the last pair. ahead (or NULL): as in lb_avx2_sum_exp_lo_ahead_f32. */
 static inline __attribute__((always_inline)) size_t
 sum_exp_pairs_f32(size_t n, const float *x, __m256 minus_m, __m256 floor, float *e, bool clamp,
-                  enum lb_diff_mode mode, __m256d *total)
+                  enum lb_diff_mode mode, __m256d *total, const float *ahead)
 {
     const size_t pairs = n / 16;
     const __m256d zero = _mm256_setzero_pd();
@@ -179,6 +179,7 @@ sum_exp_pairs_f32(size_t n, const float *x, __m256 minus_m, __m256 floor, float 
     q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 24), minus_m, floor, clamp, mode);
     for (size_t k = 0; k < pairs; k++) {
         size_t j = 16 * k;
+        if (ahead) _mm_prefetch((const char *)(ahead + j), _MM_HINT_T1);
         __m256 e0 = lb_exp_scale_f32(p0, z0), e1 = lb_exp_scale_f32(p1, z1);
         if (k + 1 < pairs) {
             p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
@@ -203,12 +204,13 @@ sum_exp_pairs_f32(size_t n, const float *x, __m256 minus_m, __m256 floor, float 
 }
 
 static inline __attribute__((always_inline)) double
-sum_exp_f32_impl(size_t n, const float *x, float m, float *e, bool clamp, enum lb_diff_mode mode)
+sum_exp_f32_impl(size_t n, const float *x, float m, float *e, bool clamp, enum lb_diff_mode mode,
+                 const float *ahead)
 {
     const __m256 vm = _mm256_set1_ps(-m), floor = _mm256_set1_ps(lb_exp_floor_f32(m));
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
-    if (n >= 32) j = sum_exp_pairs_f32(n, x, vm, floor, e, clamp, mode, &total);
+    if (n >= 32) j = sum_exp_pairs_f32(n, x, vm, floor, e, clamp, mode, &total, ahead);
     while (j + 8 <= n) {
         __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
         size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
@@ -247,21 +249,27 @@ sum_exp_f32_impl(size_t n, const float *x, float m, float *e, bool clamp, enum l
 double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e)
 {
     if (needs_scalar_exp_f32(m)) return sum_exp_scalar_f32(n, x, m, e);
-    if (lb_exp_needs_clamp_f32(m)) return sum_exp_f32_impl(n, x, m, e, true, LB_DIFF_TWOSUM);
-    return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_TWOSUM);
+    if (lb_exp_needs_clamp_f32(m)) return sum_exp_f32_impl(n, x, m, e, true, LB_DIFF_TWOSUM, NULL);
+    return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_TWOSUM, NULL);
 }
 
 /* The same for a row whose minimum lo is known: x - m by Fast2Sum where
  * lb_diff_mode_f32 allows it (the same bits, ~10 % faster sweep). */
-double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e)
+double lb_avx2_sum_exp_lo_ahead_f32(size_t n, const float *x, float m, float lo, float *e,
+                                    const float *ahead)
 {
     if (needs_scalar_exp_f32(m) || lb_exp_needs_clamp_f32(m)) return lb_avx2_sum_exp_f32(n, x, m, e);
     switch (lb_diff_mode_f32(m, lo)) {
-    case LB_DIFF_FAST_M: return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_FAST_M);
-    case LB_DIFF_FAST_X: return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_FAST_X);
+    case LB_DIFF_FAST_M: return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_FAST_M, ahead);
+    case LB_DIFF_FAST_X: return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_FAST_X, ahead);
     case LB_DIFF_TWOSUM: break;
     }
-    return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_TWOSUM);
+    return sum_exp_f32_impl(n, x, m, e, false, LB_DIFF_TWOSUM, ahead);
+}
+
+double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e)
+{
+    return lb_avx2_sum_exp_lo_ahead_f32(n, x, m, lo, e, NULL);
 }
 
 /* The pairs of vectors of lb_avx2_sum_exp_f64, software-pipelined as
@@ -673,9 +681,8 @@ void lb_avx2_softmax_f32(size_t n, const float *x, float *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
         case AVX2_ROW_FINITE: break;
         }
-        lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
         lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
-        s = lb_avx2_sum_exp_lo_f32(n, x, m, lo, y);
+        s = lb_avx2_sum_exp_lo_ahead_f32(n, x, m, lo, y, next_row_f32(x, n));
         if (isnan(s)) {
             lb_avx2_fill_f32(n, y, NAN);
             return;
@@ -730,8 +737,7 @@ void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
     case AVX2_ROW_FINITE: break;
     }
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
-    double s = lb_avx2_sum_exp_lo_f32(n, x, m, lo, e);
+    double s = lb_avx2_sum_exp_lo_ahead_f32(n, x, m, lo, e, next_row_f32(x, n));
     if (isnan(s)) {
         lb_avx2_fill_f32(n, y, NAN);
         return;

@@ -659,11 +659,13 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
     float lo, m = lb_avx2_row_max_min_f32(n, x, &lo);
     if (lb_avx2_classify_f32(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
         return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
     if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
-    /* the sum around the target, e_j stored into grad */
-    double rest = lb_avx2_sum_exp_lo_f32(t, x, m, lo, grad) +
-                  lb_avx2_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, grad ? grad + t + 1 : NULL);
+    /* the sum around the target, e_j stored into grad; the next row's
+     * logits fetched as it goes */
+    const float *ahead = next_row_f32(x, n);
+    double rest = lb_avx2_sum_exp_lo_ahead_f32(t, x, m, lo, grad, ahead) +
+                  lb_avx2_sum_exp_lo_ahead_f32(n - t - 1, x + t + 1, m, lo, grad ? grad + t + 1 : NULL,
+                                               ahead ? ahead + t + 1 : NULL);
     if (isnan(rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
         return NAN;
