@@ -147,6 +147,10 @@ static inline const float *next_row_f32(const float *x, size_t n)
 {
     return n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
 }
+static inline const double *next_row_f64(const double *x, size_t n)
+{
+    return n * sizeof(double) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
+}
 static inline __attribute__((always_inline)) void lb_avx2_prefetch_next_row(const void *next,
                                                                              size_t bytes)
 {

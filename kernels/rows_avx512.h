@@ -41,9 +41,11 @@ void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, si
 extern const lb_chunk_sweeps_f32 lb_avx512_chunk_sweeps;
 /* f64: the row maximum (a NaN may or may not show); sum_j exp(x_j - m) for
  * a finite m, e != NULL receiving exp(x_j - m) (e may be x; the bits of
- * lb_avx2_sum_exp_f64's e), NaN when an entry is; y_j *= k. */
+ * lb_avx2_sum_exp_f64's e), NaN when an entry is, with ahead (or NULL) the
+ * next n doubles the caller reads, fetched into L2 as the sweep goes; y_j
+ * *= k. */
 double lb_avx512_row_max_f64(size_t n, const double *x);
-double lb_avx512_sum_exp_f64(size_t n, const double *x, double m, double *e);
+double lb_avx512_sum_exp_f64(size_t n, const double *x, double m, double *e, const double *ahead);
 void lb_avx512_scale_f64(size_t n, double *y, double k);
 /* Rows up to this many floats are staged on the stack by the streaming
  * kernels (exp values, then one scaled streaming sweep; 16 KiB, as

@@ -1200,7 +1200,7 @@ double lb_avx512_row_max_f64(size_t n, const double *x)
  * != NULL, entries equal to m are left out of the sum and counted in *ties
  * (log-softmax's rest; their e_j = 1 is still stored). */
 LB_ALWAYS_INLINE double sum_exp_f64_impl(size_t n, const double *x, double m, double *e,
-                                         int64_t *ties)
+                                         int64_t *ties, const double *ahead)
 {
     const __m512d vm = _mm512_set1_pd(m), zero = _mm512_setzero_pd();
     __m512d total = zero, a0 = zero, a1 = zero;
@@ -1220,6 +1220,10 @@ LB_ALWAYS_INLINE double sum_exp_f64_impl(size_t n, const double *x, double m, do
     } while (0)
     const __mmask8 all = (__mmask8)0xff;
     for (; j + 16 <= n; j += 16) {
+        if (ahead) { /* the next row into L2 as the sweep goes */
+            _mm_prefetch((const char *)(ahead + j), _MM_HINT_T1);
+            _mm_prefetch((const char *)(ahead + j + 8), _MM_HINT_T1);
+        }
         TERM(j, all, a0);
         TERM(j + 8, all, a1);
         if ((since_fold += 2) == FOLD_VECTORS_F64) {
@@ -1237,9 +1241,10 @@ LB_ALWAYS_INLINE double sum_exp_f64_impl(size_t n, const double *x, double m, do
     return lb_hsum512_f64(_mm512_add_pd(total, _mm512_add_pd(a0, a1)));
 }
 
-double lb_avx512_sum_exp_f64(size_t n, const double *x, double m, double *e)
+double lb_avx512_sum_exp_f64(size_t n, const double *x, double m, double *e,
+                             const double *ahead)
 {
-    return sum_exp_f64_impl(n, x, m, e, NULL);
+    return sum_exp_f64_impl(n, x, m, e, NULL, ahead);
 }
 
 void lb_avx512_scale_f64(size_t n, double *y, double k)
@@ -1272,9 +1277,8 @@ static void softmax_f64_avx512(size_t n, const double *x, double *y)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
     case AVX2_ROW_FINITE: break;
     }
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
     lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
-    double s = lb_avx512_sum_exp_f64(n, x, m, y);
+    double s = lb_avx512_sum_exp_f64(n, x, m, y, next_row_f64(x, n));
     if (isnan(s)) {
         lb_avx2_fill_f64(n, y, NAN);
         return;
@@ -1299,13 +1303,12 @@ LB_ALWAYS_INLINE void log_softmax_f64_impl(size_t n, const double *x, double *y,
     case AVX2_ROW_FINITE: break;
     }
     int64_t ties;
-    double rest = sum_exp_f64_impl(n, x, m, NULL, &ties);
+    double rest = sum_exp_f64_impl(n, x, m, NULL, &ties, next_row_f64(x, n));
     if (isnan(rest) || ties == 0) { /* ties == 0: m is a NaN */
         lb_avx2_fill_f64(n, y, NAN);
         return;
     }
     double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
     const __m512d vm = _mm512_set1_pd(m), vl = _mm512_set1_pd(log_s);
     size_t j = 0;
     if (stream) {
