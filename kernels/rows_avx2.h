@@ -32,6 +32,11 @@ enum avx2_row_kind lb_avx2_classify_f64(size_t n, const double *x, double m);
  * (e may be x). A NaN entry makes the sum NaN. */
 double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e);
 double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e);
+/* The same, fetching ahead (or NULL), the next n doubles the caller reads,
+ * into L2 a line per 8 entries as the sweep goes (rows of 16 or more; see
+ * lb_avx2_sum_exp_lo_ahead_f32). */
+double lb_avx2_sum_exp_ahead_f64(size_t n, const double *x, double m, double *e,
+                                 const double *ahead);
 /* lb_avx2_sum_exp_f32 for a row whose minimum lo (lb_avx2_row_max_min_f32) is
  * known: the same bits, x - m by Fast2Sum where that is exact. */
 double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float *e);

@@ -274,10 +274,12 @@ double lb_avx2_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, float
 
 /* The pairs of vectors of lb_avx2_sum_exp_f64, software-pipelined as
  * sum_exp_pairs_f32 (the same sums in the same order as the plain loop
- * there). For n >= 16; returns the index after the last pair. */
+ * there). For n >= 16; returns the index after the last pair. ahead (or
+ * NULL): the next row, fetched into L2 a line per pair. */
 static inline __attribute__((always_inline)) size_t sum_exp_pairs_f64(size_t n, const double *x,
                                                                       __m256d vm, double *e,
-                                                                      __m256d *total)
+                                                                      __m256d *total,
+                                                                      const double *ahead)
 {
     const size_t pairs = n / 8;
     const __m256d zero = _mm256_setzero_pd();
@@ -289,6 +291,7 @@ static inline __attribute__((always_inline)) size_t sum_exp_pairs_f64(size_t n, 
     q1 = lb_exp_shifted_reduce_f64(_mm256_loadu_pd(x + 12), vm);
     for (size_t k = 0; k < pairs; k++) {
         size_t j = 8 * k;
+        if (ahead) _mm_prefetch((const char *)(ahead + j), _MM_HINT_T1);
         __m256d e0 = lb_exp_scale_f64(p0, z0), e1 = lb_exp_scale_f64(p1, z1);
         if (k + 1 < pairs) {
             p0 = lb_exp_poly_f64(q0.r), p1 = lb_exp_poly_f64(q1.r), z0 = q0.z, z1 = q1.z;
@@ -313,10 +316,16 @@ static inline __attribute__((always_inline)) size_t sum_exp_pairs_f64(size_t n, 
 
 double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e)
 {
+    return lb_avx2_sum_exp_ahead_f64(n, x, m, e, NULL);
+}
+
+double lb_avx2_sum_exp_ahead_f64(size_t n, const double *x, double m, double *e,
+                                 const double *ahead)
+{
     const __m256d vm = _mm256_set1_pd(m);
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
-    if (n >= 16) j = sum_exp_pairs_f64(n, x, vm, e, &total);
+    if (n >= 16) j = sum_exp_pairs_f64(n, x, vm, e, &total, ahead);
     while (j + 4 <= n) {
         __m256d a0 = _mm256_setzero_pd(), a1 = a0;
         size_t block_end = j + 4 * LB_FOLD_VECTORS < n ? j + 4 * LB_FOLD_VECTORS : n;
@@ -704,9 +713,8 @@ void lb_avx2_softmax_f64(size_t n, const double *x, double *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
         case AVX2_ROW_FINITE: break;
         }
-        lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
         lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
-        s = lb_avx2_sum_exp_f64(n, x, m, y);
+        s = lb_avx2_sum_exp_ahead_f64(n, x, m, y, next_row_f64(x, n));
         if (isnan(s)) {
             lb_avx2_fill_f64(n, y, NAN);
             return;

@@ -694,10 +694,11 @@ double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *c
         m = lb_avx2_row_max_f64(n, x);
         if (lb_avx2_classify_f64(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
             return lb_ref_xent_row_f64(n, x, coef, grad, grad_mul);
-        lb_avx2_prefetch_next_row(x + n, n * sizeof(double));
         if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(double));
-        rest = lb_avx2_sum_exp_f64(t, x, m, grad) +
-               lb_avx2_sum_exp_f64(n - t - 1, x + t + 1, m, grad ? grad + t + 1 : NULL);
+        const double *ahead = next_row_f64(x, n); /* fetched during the sums */
+        rest = lb_avx2_sum_exp_ahead_f64(t, x, m, grad, ahead) +
+               lb_avx2_sum_exp_ahead_f64(n - t - 1, x + t + 1, m, grad ? grad + t + 1 : NULL,
+                                         ahead ? ahead + t + 1 : NULL);
         if (isnan(rest)) {
             if (grad) lb_avx2_fill_f64(n, grad, NAN);
             return NAN;
