@@ -773,11 +773,12 @@ void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y)
  * store-to-load round trip into the loop-carried chain). */
 /* The pairs of vectors of sum_exp_rest_f32_impl, software-pipelined as in
  * sum_exp_pairs_f32 (the same sums in the same order as the plain loop
- * there). For n >= 32; returns the index after the last pair. */
+ * there). For n >= 32; returns the index after the last pair. touch: the
+ * output row, into L1 a line per pair; ahead: the next row, into L2. */
 static inline __attribute__((always_inline)) size_t
 sum_exp_rest_pairs_f32(size_t n, const float *x, __m256 vm, __m256 minus_m, __m256 floor,
                        bool clamp, const float *touch, enum lb_diff_mode mode, int64_t *count,
-                       __m256d *total)
+                       __m256d *total, const float *ahead)
 {
     const size_t pairs = n / 16;
     const __m256d zero = _mm256_setzero_pd();
@@ -798,6 +799,7 @@ sum_exp_rest_pairs_f32(size_t n, const float *x, __m256 vm, __m256 minus_m, __m2
             q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 40), minus_m, floor, clamp, mode);
         }
         if (touch) _mm_prefetch((const char *)(touch + j), _MM_HINT_T0);
+        if (ahead) _mm_prefetch((const char *)(ahead + j), _MM_HINT_T1);
         __m256 eq0 = _mm256_cmp_ps(_mm256_loadu_ps(x + j), vm, _CMP_EQ_OQ);
         __m256 eq1 = _mm256_cmp_ps(_mm256_loadu_ps(x + j + 8), vm, _CMP_EQ_OQ);
         *count += __builtin_popcount((unsigned)_mm256_movemask_ps(eq0)) +
@@ -813,14 +815,15 @@ sum_exp_rest_pairs_f32(size_t n, const float *x, __m256 vm, __m256 minus_m, __m2
 
 static inline __attribute__((always_inline)) double
 sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool clamp,
-                      const float *touch, enum lb_diff_mode mode)
+                      const float *touch, const float *ahead, enum lb_diff_mode mode)
 {
     const __m256 vm = _mm256_set1_ps(m), minus_m = _mm256_set1_ps(-m);
     const __m256 floor = _mm256_set1_ps(lb_exp_floor_f32(m));
     int64_t count = 0;
     __m256d total = _mm256_setzero_pd();
     size_t j = 0;
-    if (n >= 32) j = sum_exp_rest_pairs_f32(n, x, vm, minus_m, floor, clamp, touch, mode, &count, &total);
+    if (n >= 32)
+        j = sum_exp_rest_pairs_f32(n, x, vm, minus_m, floor, clamp, touch, mode, &count, &total, ahead);
     while (j + 16 <= n) {
         __m256d lo = _mm256_setzero_pd(), hi = lo;
         size_t block_end = j + 8 * LB_FOLD_VECTORS < n ? j + 8 * LB_FOLD_VECTORS : n;
@@ -855,7 +858,7 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
 }
 
 static double sum_exp_rest_f32(size_t n, const float *x, float m, float lo, int64_t *ties,
-                               const float *touch)
+                               const float *touch, const float *ahead)
 {
     if (needs_scalar_exp_f32(m)) {
         double rest = 0.0;
@@ -868,13 +871,13 @@ static double sum_exp_rest_f32(size_t n, const float *x, float m, float lo, int6
         return rest;
     }
     if (lb_exp_needs_clamp_f32(m))
-        return sum_exp_rest_f32_impl(n, x, m, ties, true, touch, LB_DIFF_TWOSUM);
+        return sum_exp_rest_f32_impl(n, x, m, ties, true, touch, ahead, LB_DIFF_TWOSUM);
     switch (lb_diff_mode_f32(m, lo)) {
-    case LB_DIFF_FAST_M: return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, LB_DIFF_FAST_M);
-    case LB_DIFF_FAST_X: return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, LB_DIFF_FAST_X);
+    case LB_DIFF_FAST_M: return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, ahead, LB_DIFF_FAST_M);
+    case LB_DIFF_FAST_X: return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, ahead, LB_DIFF_FAST_X);
     case LB_DIFF_TWOSUM: break;
     }
-    return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, LB_DIFF_TWOSUM);
+    return sum_exp_rest_f32_impl(n, x, m, ties, false, touch, ahead, LB_DIFF_TWOSUM);
 }
 
 static double sum_exp_rest_f64(size_t n, const double *x, double m, int64_t *ties)
@@ -932,7 +935,7 @@ static enum avx2_row_kind max_and_log_sum_f32(size_t n, const float *x, float *m
         enum avx2_row_kind kind = lb_avx2_classify_f32(n, x, *m);
         if (kind != AVX2_ROW_FINITE) return kind;
         int64_t ties;
-        double rest = sum_exp_rest_f32(n, x, *m, lo, &ties, touch);
+        double rest = sum_exp_rest_f32(n, x, *m, lo, &ties, touch, next_row_f32(x, n));
         if (isnan(rest) || ties == 0) return AVX2_ROW_NAN; /* ties == 0: m is a NaN */
         *log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
         return AVX2_ROW_FINITE;
@@ -1059,7 +1062,7 @@ log_softmax_f32_impl(size_t n, const float *x, float *y, bool stream)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
     case AVX2_ROW_FINITE: break;
     }
-    lb_avx2_prefetch_next_row(x + n, n * sizeof(float));
+    /* the next row's x was fetched during the sum (max_and_log_sum_f32) */
     if (!stream) lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     size_t j = 0;
     if (fabsf(m) <= 0x1p24f) {
