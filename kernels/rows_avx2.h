@@ -32,6 +32,10 @@ enum avx2_row_kind lb_avx2_classify_f64(size_t n, const double *x, double m);
  * (e may be x). A NaN entry makes the sum NaN. */
 double lb_avx2_sum_exp_f32(size_t n, const float *x, float m, float *e);
 double lb_avx2_sum_exp_f64(size_t n, const double *x, double m, double *e);
+/* The f64 softmax backward rows (the table's slots), for the AVX-512 file's
+ * short rows. */
+void lb_avx2_softmax_backward_f64(size_t n, const double *y, const double *dy, double *dx);
+void lb_avx2_softmax_backward_stream_f64(size_t n, const double *y, const double *dy, double *dx);
 /* The same, fetching ahead (or NULL), the next n doubles the caller reads,
  * into L2 a line per 8 entries as the sweep goes (rows of 16 or more; see
  * lb_avx2_sum_exp_lo_ahead_f32). */
