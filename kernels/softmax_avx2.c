@@ -573,44 +573,29 @@ static inline stream_span stream_span_of(const void *out, size_t elem, size_t n)
     return (stream_span){head, head + (n - head) / per_line * per_line};
 }
 
-/* out[0, n) = the values VEC(j) (eight floats from element j) and
- * MVEC(j, mask) (the same, masked), streamed as stream_span_of says. */
-#define STREAM_SWEEP_F32(n, out, VEC, MVEC)                                                  \
+/* out[0, n) = the values VEC(j) (one vector of LANES elements from element
+ * j) and MVEC(j, mask) (the same, masked), streamed as stream_span_of says;
+ * SUF and T name the intrinsics' and masks' element type (ps / f32, pd /
+ * f64). */
+#define STREAM_SWEEP(SUF, T, LANES, n, out, VEC, MVEC)                                       \
     do {                                                                                      \
-        stream_span sp_ = stream_span_of(out, sizeof(float), n);                              \
+        stream_span sp_ = stream_span_of(out, sizeof *(out), n);                              \
         size_t j_ = 0;                                                                        \
-        for (; j_ + 8 <= sp_.head; j_ += 8) _mm256_storeu_ps((out) + j_, VEC(j_));            \
+        for (; j_ + LANES <= sp_.head; j_ += LANES) _mm256_storeu_##SUF((out) + j_, VEC(j_)); \
         if (j_ < sp_.head) {                                                                  \
-            __m256i m_ = lb_tail_mask_f32(sp_.head - j_);                                     \
-            _mm256_maskstore_ps((out) + j_, m_, MVEC(j_, m_));                                \
+            __m256i m_ = lb_tail_mask_##T(sp_.head - j_);                                     \
+            _mm256_maskstore_##SUF((out) + j_, m_, MVEC(j_, m_));                             \
             j_ = sp_.head;                                                                    \
         }                                                                                     \
-        for (; j_ < sp_.body; j_ += 8) _mm256_stream_ps((out) + j_, VEC(j_));                 \
-        for (; j_ + 8 <= (n); j_ += 8) _mm256_storeu_ps((out) + j_, VEC(j_));                 \
+        for (; j_ < sp_.body; j_ += LANES) _mm256_stream_##SUF((out) + j_, VEC(j_));          \
+        for (; j_ + LANES <= (n); j_ += LANES) _mm256_storeu_##SUF((out) + j_, VEC(j_));      \
         if (j_ < (n)) {                                                                       \
-            __m256i m_ = lb_tail_mask_f32((n) - j_);                                          \
-            _mm256_maskstore_ps((out) + j_, m_, MVEC(j_, m_));                                \
+            __m256i m_ = lb_tail_mask_##T((n) - j_);                                          \
+            _mm256_maskstore_##SUF((out) + j_, m_, MVEC(j_, m_));                             \
         }                                                                                     \
     } while (0)
-
-/* The same with four doubles per vector. */
-#define STREAM_SWEEP_F64(n, out, VEC, MVEC)                                                  \
-    do {                                                                                      \
-        stream_span sp_ = stream_span_of(out, sizeof(double), n);                             \
-        size_t j_ = 0;                                                                        \
-        for (; j_ + 4 <= sp_.head; j_ += 4) _mm256_storeu_pd((out) + j_, VEC(j_));            \
-        if (j_ < sp_.head) {                                                                  \
-            __m256i m_ = lb_tail_mask_f64(sp_.head - j_);                                     \
-            _mm256_maskstore_pd((out) + j_, m_, MVEC(j_, m_));                                \
-            j_ = sp_.head;                                                                    \
-        }                                                                                     \
-        for (; j_ < sp_.body; j_ += 4) _mm256_stream_pd((out) + j_, VEC(j_));                 \
-        for (; j_ + 4 <= (n); j_ += 4) _mm256_storeu_pd((out) + j_, VEC(j_));                 \
-        if (j_ < (n)) {                                                                       \
-            __m256i m_ = lb_tail_mask_f64((n) - j_);                                          \
-            _mm256_maskstore_pd((out) + j_, m_, MVEC(j_, m_));                                \
-        }                                                                                     \
-    } while (0)
+#define STREAM_SWEEP_F32(n, out, VEC, MVEC) STREAM_SWEEP(ps, f32, 8, n, out, VEC, MVEC)
+#define STREAM_SWEEP_F64(n, out, VEC, MVEC) STREAM_SWEEP(pd, f64, 4, n, out, VEC, MVEC)
 
 /* Rows up to this many bytes are staged in a stack buffer by the streaming
  * softmax (exp values, then one scaled streaming sweep into y); longer rows
