@@ -160,6 +160,37 @@ static inline const double *next_row_f64(const double *x, size_t n)
 {
     return n * sizeof(double) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
 }
+/* The three rows a general cross-entropy sweep fetches ahead: the next
+ * row's logits, targets (targets may be NULL: none) and gradient (none
+ * when grad is NULL or the logits themselves), each NULL past
+ * LB_PREFETCH_ROW_BYTES. lb_prefetch_ahead3_* fetches element j of each
+ * into L2. */
+static inline void lb_next_rows3_f32(size_t n, const float *x, const float *targets,
+                                     const float *grad, const float *ahead[3])
+{
+    ahead[0] = next_row_f32(x, n);
+    ahead[1] = targets ? next_row_f32(targets, n) : NULL;
+    ahead[2] = grad && grad != x ? next_row_f32(grad, n) : NULL;
+}
+static inline void lb_next_rows3_f64(size_t n, const double *x, const double *targets,
+                                     const double *grad, const double *ahead[3])
+{
+    ahead[0] = next_row_f64(x, n);
+    ahead[1] = targets ? next_row_f64(targets, n) : NULL;
+    ahead[2] = grad && grad != x ? next_row_f64(grad, n) : NULL;
+}
+static inline __attribute__((always_inline)) void lb_prefetch_ahead3_f32(const float *const ahead[3],
+                                                                          size_t j)
+{
+    for (int k = 0; k < 3; k++)
+        if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
+}
+static inline __attribute__((always_inline)) void lb_prefetch_ahead3_f64(const double *const ahead[3],
+                                                                          size_t j)
+{
+    for (int k = 0; k < 3; k++)
+        if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
+}
 static inline __attribute__((always_inline)) void lb_avx2_prefetch_next_row(const void *next,
                                                                              size_t bytes)
 {

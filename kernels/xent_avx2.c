@@ -168,16 +168,9 @@ xent_terms8_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t 
                                     dense, weighted);
 }
 
-/* ahead[k] (each may be NULL): n entries the caller reads or writes next
- * (the next row's logits, targets and gradient), fetched into L2 a line
+/* ahead (lb_next_rows3_f32): the next row's arrays, fetched into L2 a line
  * per 16 entries as the sweep goes, so that the fetches overlap the
  * arithmetic (xent_avx512.c's general_sweep does the same). */
-static inline __attribute__((always_inline)) void prefetch_ahead_f32(const float *const ahead[3], size_t j)
-{
-    for (int k = 0; k < 3; k++)
-        if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
-}
-
 static inline __attribute__((always_inline)) xent_sums
 xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, float *e_out,
                bool dense, bool weighted, bool clamp, const float *const ahead[3])
@@ -206,7 +199,7 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
         q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 16), minus_m, floor, clamp, LB_DIFF_TWOSUM);
         q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + 24), minus_m, floor, clamp, LB_DIFF_TWOSUM);
         for (size_t k = 0; k < pairs; k++, j += 16) {
-            prefetch_ahead_f32(ahead, j);
+            lb_prefetch_ahead3_f32(ahead, j);
             __m256 e0 = lb_exp_scale_f32(p0, z0), e1 = lb_exp_scale_f32(p1, z1);
             if (k + 1 < pairs) p0 = lb_exp_poly_f32(q0.r), p1 = lb_exp_poly_f32(q1.r), z0 = q0.z, z1 = q1.z;
             if (k + 2 < pairs) {
@@ -234,7 +227,7 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
         __m256d r_lo = _mm256_setzero_pd(), r_hi = r_lo, a0 = r_lo, d0 = r_lo;
         size_t block_end = j + 8 * LB_XENT_FOLD < n ? j + 8 * LB_XENT_FOLD : n;
         for (; j + 16 <= block_end; j += 16) {
-            prefetch_ahead_f32(ahead, j);
+            lb_prefetch_ahead3_f32(ahead, j);
             xent_terms_f32 t0 = xent_terms8_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m,
                                                 floor, &ties, none, false, dense, weighted, clamp);
             idx = _mm256_add_epi32(idx, step);
@@ -313,10 +306,8 @@ general_row_f32_impl(size_t n, const float *x, const lb_xent_coef_f32 *c, float 
 {
     /* the next row's arrays, fetched during the sweep (a burst of one
      * prefetch per line before it waited for free fill buffers) */
-    bool near = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES;
-    const float *const ahead[3] = {near ? x + n : NULL,
-                                   near && dense ? c->dense_targets + n : NULL,
-                                   near && grad && grad != x ? grad + n : NULL};
+    const float *ahead[3];
+    lb_next_rows3_f32(n, x, dense ? c->dense_targets : NULL, grad, ahead);
     xent_sums u = xent_sweep_f32(n, x, c, m, grad, dense, weighted, clamp, ahead);
     if (isnan(u.rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
@@ -426,9 +417,7 @@ xent_sweep_f64(size_t n, const double *x, const lb_xent_coef_f64 *c, double m, d
         __m256d r0 = _mm256_setzero_pd(), a0 = r0, d0 = r0;
         size_t block_end = j + 4 * LB_XENT_FOLD < n ? j + 4 * LB_XENT_FOLD : n;
         for (; j + 4 <= block_end; j += 4) {
-            if (j % 8 == 0) /* a line per 8 entries, as prefetch_ahead_f32 */
-                for (int k = 0; k < 3; k++)
-                    if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
+            if (j % 8 == 0) lb_prefetch_ahead3_f64(ahead, j); /* a line per 8 entries */
             xent_terms4_f64(x, c, e_out, j, idx, tgt, tc, sc, vm, &ties, &r0, &a0, &d0, none,
                             false, dense, weighted);
             idx = _mm256_add_epi64(idx, step);
@@ -473,10 +462,8 @@ static inline __attribute__((always_inline)) double
 general_row_f64_impl(size_t n, const double *x, const lb_xent_coef_f64 *c, double *grad,
                      double grad_mul, double m, bool dense, bool weighted)
 {
-    bool near = n * sizeof(double) <= LB_PREFETCH_ROW_BYTES;
-    const double *const ahead[3] = {near ? x + n : NULL,
-                                    near && dense ? c->dense_targets + n : NULL,
-                                    near && grad && grad != x ? grad + n : NULL};
+    const double *ahead[3];
+    lb_next_rows3_f64(n, x, dense ? c->dense_targets : NULL, grad, ahead);
     xent_sums u = xent_sweep_f64(n, x, c, m, grad, dense, weighted, ahead);
     if (isnan(u.rest)) {
         if (grad) lb_avx2_fill_f64(n, grad, NAN);

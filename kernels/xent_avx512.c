@@ -75,8 +75,7 @@ LB_ALWAYS_INLINE xent_sums512 general_sweep(size_t n, const float *x, const lb_x
     int64_t ties = 0;
     for (size_t j = 0; j < n; j += 16) {
         __mmask16 mask = lb_mask16(n - j < 16 ? n - j : 16);
-        for (int k = 0; k < 3; k++)
-            if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
+        lb_prefetch_ahead3_f32(ahead, j);
         __m512 xv = _mm512_mask_loadu_ps(vm, mask, x + j); /* padding: m, exp 1, masked out */
         __m512 e = _mm512_maskz_mov_ps(
             mask, lb_exp512_shifted_f32(xv, minus_m, floor, true, false, LB_DIFF_TWOSUM));
@@ -123,10 +122,8 @@ LB_ALWAYS_INLINE double general_row_impl(size_t n, const float *x, const lb_xent
 {
     /* the next row's arrays: fetched during the sweep (a burst of one
      * prefetch per line before it waited for free fill buffers) */
-    bool near = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES;
-    const float *const ahead[3] = {near ? x + n : NULL,
-                                   near && dense ? c->dense_targets + n : NULL,
-                                   near && grad && grad != x ? grad + n : NULL};
+    const float *ahead[3];
+    lb_next_rows3_f32(n, x, dense ? c->dense_targets : NULL, grad, ahead);
     xent_sums512 u = general_sweep(n, x, c, m, grad, dense, weighted, ahead);
     if (isnan(u.rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
@@ -472,14 +469,11 @@ LB_ALWAYS_INLINE double general_row_f64_impl(size_t n, const double *x,
     size_t since_fold = 0;
     /* the next row's arrays, a line per 8 entries during the sweep (as
      * general_sweep) */
-    bool near = n * sizeof(double) <= LB_PREFETCH_ROW_BYTES;
-    const double *const ahead[3] = {near ? x + n : NULL,
-                                    near && dense ? c->dense_targets + n : NULL,
-                                    near && grad && grad != x ? grad + n : NULL};
+    const double *ahead[3];
+    lb_next_rows3_f64(n, x, dense ? c->dense_targets : NULL, grad, ahead);
     for (size_t j = 0; j < n; j += 8) {
         __mmask8 mask = (__mmask8)lb_mask16(n - j < 8 ? n - j : 8);
-        for (int k = 0; k < 3; k++)
-            if (ahead[k]) _mm_prefetch((const char *)(ahead[k] + j), _MM_HINT_T1);
+        lb_prefetch_ahead3_f64(ahead, j);
         __m512d xv = _mm512_maskz_loadu_pd(mask, x + j);
         __m512d e = _mm512_maskz_mov_pd(mask, lb_exp512_shifted_f64(xv, vm));
         if (grad) _mm512_mask_storeu_pd(grad + j, mask, e);
