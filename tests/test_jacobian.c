@@ -271,14 +271,17 @@ static void entries_and_agreement(const jacobian_api *api)
                                           t->name, p ? "blas" : "fast", layout_name(layouts[l]), n,
                                           i, j, got, -t->round(yi * yj));
                             } else {
-                                cr_assert(fabsl(got - exact) <= 2 * u * yi,
+                                /* y_i - y_i^2 with y_i^2 rounded first (the fast
+                                 * path) errs by at most u (y_i^2 + |J_ii|); a BLAS
+                                 * kernel that fuses the update (OpenBLAS's
+                                 * Cooperlake ger) by u |J_ii|. So the two paths
+                                 * need not agree bit for bit on the diagonal. */
+                                long double bound = u * ((long double)yi * yi + fabsl(exact)) *
+                                                    (1 + 4 * u);
+                                cr_assert(fabsl(got - exact) <= bound,
                                           "%s %s %s n=%zu J[%zu][%zu] = %.17g, exact %.20Lg",
                                           t->name, p ? "blas" : "fast", layout_name(layouts[l]), n,
                                           i, i, got, exact);
-                                cr_assert(t->ulp(got, fast_full) <= 1,
-                                          "%s %s %s n=%zu diagonal %zu: %.17g vs fast FULL %.17g",
-                                          t->name, p ? "blas" : "fast", layout_name(layouts[l]), n,
-                                          i, got, fast_full);
                             }
                         }
                 }
