@@ -9,13 +9,19 @@
  * buffers. On a shared machine whose clock and memory bandwidth drift by
  * 10-30 % within minutes (see README.md, Performance), drift then lands on
  * both sides alike, where two separate benchmark runs compare different
- * moments. Prints each library's median and minimum microseconds per call
- * and the ratios B/A; a ratio below 1 means B is faster.
+ * moments. Prints each library's median and minimum microseconds per call,
+ * the ratios B/A of those, and the median and quartiles of each round's own
+ * B/A (its two calls run back to back, so the drift between rounds cancels
+ * there); a ratio below 1 means B is faster.
  *
  * OP: softmax, log_softmax, softmax_backward, log_softmax_backward,
  * xent_sparse, xent_dense, mse or mae, f32, contiguous rows. ROWS x COLS
  * buffers are allocated and touched once, then reused: shapes that fit the
- * caches measure in-cache speed, larger ones memory speed. CALLS (default
+ * caches measure in-cache speed, larger ones memory speed. With
+ * LB_BENCH_ROTATE_MIB=M in the environment (as for lossblas_bench, but
+ * here the default is 0: no rotation) every call takes the next of enough
+ * buffer sets to span M MiB, so a shape that fits the caches is measured
+ * out of cache (both libraries walk the same sets in turn). CALLS (default
  * 20) calls per library after two warm-up rounds; THREADS (default 1) goes
  * to lb_set_num_threads in both. Each library brings its own OpenMP
  * runtime, whose idle threads would spin while the other library runs, so
@@ -153,27 +159,45 @@ int main(int argc, char **argv)
         set_threads((int)threads);
     }
 
-    buffers b = {.rows = (size_t)rows, .cols = (size_t)cols};
-    size_t n = b.rows * b.cols;
-    b.x = malloc(n * sizeof *b.x);
-    b.t = malloc(n * sizeof *b.t);
-    b.out = malloc(n * sizeof *b.out);
-    b.targets = malloc(b.rows * sizeof *b.targets);
+    size_t n = (size_t)rows * (size_t)cols;
+    const char *rotate = getenv("LB_BENCH_ROTATE_MIB");
+    double set_bytes = (double)n * 3 * sizeof(float);
+    size_t n_sets = 1;
+    if (rotate && atol(rotate) > 0) {
+        double want = (double)atol(rotate) * 1048576.0 / set_bytes;
+        n_sets = want > 1 ? (size_t)want + 1 : 1;
+    }
+    buffers *sets = calloc(n_sets, sizeof *sets);
     double *times[2] = {malloc((size_t)calls * sizeof(double)),
                         malloc((size_t)calls * sizeof(double))};
-    if (!b.x || !b.t || !b.out || !b.targets || !times[0] || !times[1]) {
+    if (!sets || !times[0] || !times[1]) {
         fprintf(stderr, "lossblas_ab: out of memory\n");
         return 2;
     }
-    fill(&b, op->kind);
+    for (size_t k = 0; k < n_sets; k++) {
+        buffers *b = &sets[k];
+        *b = (buffers){.rows = (size_t)rows, .cols = (size_t)cols};
+        b->x = malloc(n * sizeof *b->x);
+        b->t = malloc(n * sizeof *b->t);
+        b->out = malloc(n * sizeof *b->out);
+        b->targets = malloc(b->rows * sizeof *b->targets);
+        if (!b->x || !b->t || !b->out || !b->targets) {
+            fprintf(stderr, "lossblas_ab: out of memory\n");
+            return 2;
+        }
+        fill(b, op->kind);
+    }
+    size_t next_set = 0;
 
     /* rounds -2 and -1 warm up; round i calls A then B for even i, B then A
      * for odd i, so neither side always follows the other */
     for (long i = -2; i < calls; i++) {
         for (int turn = 0; turn < 2; turn++) {
             int k = (i & 1) ? 1 - turn : turn;
+            const buffers *b = &sets[next_set];
+            next_set = (next_set + 1) % n_sets;
             double t0 = now_seconds();
-            lb_status st = call_once(op, fn[k], &b);
+            lb_status st = call_once(op, fn[k], b);
             double dt = now_seconds() - t0;
             if (st != LB_OK) {
                 fprintf(stderr, "lossblas_ab: %s returned %d\n", argv[1 + k], (int)st);
@@ -182,12 +206,20 @@ int main(int argc, char **argv)
             if (i >= 0) times[k][i] = dt * 1e6;
         }
     }
+    /* each round's B/A: drift slower than a round cancels in it */
+    double *pair = malloc((size_t)calls * sizeof(double));
+    if (!pair) return 2;
+    for (long i = 0; i < calls; i++) pair[i] = times[1][i] / times[0][i];
+    qsort(pair, (size_t)calls, sizeof(double), compare_doubles);
     qsort(times[0], (size_t)calls, sizeof(double), compare_doubles);
     qsort(times[1], (size_t)calls, sizeof(double), compare_doubles);
     double med[2] = {times[0][calls / 2], times[1][calls / 2]};
-    printf("%s %ld x %ld, %ld calls each, %ld thread(s)\n", op->name, rows, cols, calls, threads);
+    printf("%s %ld x %ld, %ld calls each, %ld thread(s), %zu buffer set(s)\n", op->name, rows,
+           cols, calls, threads, n_sets);
     printf("A median %.2f us, min %.2f us\n", med[0], times[0][0]);
     printf("B median %.2f us, min %.2f us\n", med[1], times[1][0]);
-    printf("B/A median %.3f, min %.3f\n", med[1] / med[0], times[1][0] / times[0][0]);
+    printf("B/A median %.3f, min %.3f; per round: median %.3f, quartiles %.3f-%.3f\n",
+           med[1] / med[0], times[1][0] / times[0][0], pair[calls / 2], pair[calls / 4],
+           pair[(3 * calls) / 4]);
     return 0;
 }
