@@ -675,7 +675,6 @@ void lb_avx2_softmax_f32(size_t n, const float *x, float *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
         case AVX2_ROW_FINITE: break;
         }
-        lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
         s = lb_avx2_sum_exp_lo_ahead_f32(n, x, m, lo, y, next_row_f32(x, n));
         if (isnan(s)) {
             lb_avx2_fill_f32(n, y, NAN);
@@ -698,7 +697,6 @@ void lb_avx2_softmax_f64(size_t n, const double *x, double *y)
         case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
         case AVX2_ROW_FINITE: break;
         }
-        lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
         s = lb_avx2_sum_exp_ahead_f64(n, x, m, y, next_row_f64(x, n));
         if (isnan(s)) {
             lb_avx2_fill_f64(n, y, NAN);
@@ -1048,7 +1046,6 @@ log_softmax_f32_impl(size_t n, const float *x, float *y, bool stream)
     case AVX2_ROW_FINITE: break;
     }
     /* the next row's x was fetched during the sum (max_and_log_sum_f32) */
-    if (!stream) lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     size_t j = 0;
     if (fabsf(m) <= 0x1p24f) {
         /* Split c = m + log s into floats c_hi + c_lo and take
@@ -1095,7 +1092,6 @@ log_softmax_f64_impl(size_t n, const double *x, double *y, bool stream)
         stream_shifted_f64(n, x, vm, vl, y);
         return;
     }
-    lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
     size_t j = 0;
     for (; j + 4 <= n; j += 4)
         _mm256_storeu_pd(y + j, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + j), vm), vl));

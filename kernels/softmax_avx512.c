@@ -459,7 +459,6 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     }
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
     if (!stream) {
-        lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
         double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y, ahead, true);
         if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
         else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
@@ -763,7 +762,6 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
         return;
     }
     double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
-    if (!stream) lb_avx2_prefetch_next_row(y + n, n * sizeof(float));
     float c_hi, c_lo;
     split_shift(m, log_s, &c_hi, &c_lo);
     write_shifted(n, x, c_hi, c_lo, y, stream);
@@ -1276,7 +1274,6 @@ static void softmax_f64_avx512(size_t n, const double *x, double *y)
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f64(n, y, 0.0); return;
     case AVX2_ROW_FINITE: break;
     }
-    lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
     double s = lb_avx512_sum_exp_f64(n, x, m, y, next_row_f64(x, n));
     if (isnan(s)) {
         lb_avx2_fill_f64(n, y, NAN);
@@ -1319,7 +1316,6 @@ LB_ALWAYS_INLINE void log_softmax_f64_impl(size_t n, const double *x, double *y,
         for (; j + 8 <= n; j += 8)
             _mm512_stream_pd(y + j, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(x + j), vm), vl));
     } else {
-        lb_avx2_prefetch_next_row(y + n, n * sizeof(double));
         for (; j + 8 <= n; j += 8)
             _mm512_storeu_pd(y + j, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(x + j), vm), vl));
     }

@@ -646,7 +646,6 @@ double lb_avx2_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *co
     float lo, m = lb_avx2_row_max_min_f32(n, x, &lo);
     if (lb_avx2_classify_f32(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
         return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
-    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
     /* the sum around the target, e_j stored into grad; the next row's
      * logits fetched as it goes */
     const float *ahead = next_row_f32(x, n);
@@ -681,7 +680,6 @@ double lb_avx2_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 *c
         m = lb_avx2_row_max_f64(n, x);
         if (lb_avx2_classify_f64(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
             return lb_ref_xent_row_f64(n, x, coef, grad, grad_mul);
-        if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(double));
         const double *ahead = next_row_f64(x, n); /* fetched during the sums */
         rest = lb_avx2_sum_exp_ahead_f64(t, x, m, grad, ahead) +
                lb_avx2_sum_exp_ahead_f64(n - t - 1, x + t + 1, m, grad ? grad + t + 1 : NULL,

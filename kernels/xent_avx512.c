@@ -357,7 +357,6 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
         return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
     if (!(fabsf(m) <= 0x1p24f)) return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
-    if (grad && grad != x && !stream) lb_avx2_prefetch_next_row(grad + n, n * sizeof(float));
     float *e = stream ? lb_stage_like(stage, x) : grad;
     /* e_t first: its exp then runs beside the sweeps, off the row's chain */
     double shifted_t = (double)x_t - (double)m;
@@ -557,7 +556,6 @@ double lb_avx512_xent_row_f64(size_t n, const double *x, const lb_xent_coef_f64 
     double m = lb_avx512_row_max_f64(n, x);
     if (lb_avx2_classify_f64(n, x, m) != AVX2_ROW_FINITE || isnan(x_t))
         return lb_ref_xent_row_f64(n, x, coef, grad, grad_mul);
-    if (grad && grad != x) lb_avx2_prefetch_next_row(grad + n, n * sizeof(double));
     const double *ahead = next_row_f64(x, n); /* fetched during the sums */
     double rest = lb_avx512_sum_exp_f64(t, x, m, grad, ahead) +
                   lb_avx512_sum_exp_f64(n - t - 1, x + t + 1, m, grad ? grad + t + 1 : NULL,
