@@ -25,11 +25,14 @@
  *   pointer after it returns, prints, exits or aborts. Stack use stays below
  *   about 20 KiB per call and thread (a 16 KiB staging row for the
  *   streaming-store path below).
- * - Passes larger than the caches (inputs plus outputs over 24 MiB) write
- *   their outputs with non-temporal (streaming) stores, which bypass the
- *   caches: the same values, one memory write per output line instead of a
- *   read for ownership plus a write-back. An output of such a pass is not
- *   in cache afterwards.
+ * - Passes larger than the caches (inputs plus outputs over 24 MiB) may
+ *   write their outputs with non-temporal (streaming) stores, which bypass
+ *   the caches: the same values, one memory write per output line instead
+ *   of a read for ownership plus a write-back. An output of such a pass is
+ *   then not in cache afterwards. The backward passes, MSE/MAE and the
+ *   avx2 f32 forward passes do; cross-entropy and the avx512 f32 forward
+ *   passes, bound by their exp arithmetic, keep ordinary stores (README,
+ *   "Threads, determinism and instruction sets", lists them all).
  * - Aliasing: an output may be the very same buffer as an input (same pointer
  *   and same ld) only where a function says so; any other overlap is
  *   undefined.

@@ -30,10 +30,6 @@ double lb_avx512_sum_exp_lo_f32(size_t n, const float *x, float m, float lo, flo
                                 const float *ahead, bool at_least_one);
 /* y_j *= k */
 void lb_avx512_scale_f32(size_t n, float *y, float k);
-/* y_j = e_j * k written by streaming stores, except y_skip = skip_value
- * (skip >= n: none); not fenced (lb_stream_fence). */
-void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
-                                 float skip_value);
 /* The sweeps of long-row chunks (lb_long_row_exp_f32 in rows_avx2.h) in
  * sixteen lanes; a chunk whose maximum is beyond +-2^24 takes the AVX2
  * sum. Chunks without the skipped index hold their own maximum's exp(0) =
@@ -47,16 +43,4 @@ extern const lb_chunk_sweeps_f32 lb_avx512_chunk_sweeps;
 double lb_avx512_row_max_f64(size_t n, const double *x);
 double lb_avx512_sum_exp_f64(size_t n, const double *x, double m, double *e, const double *ahead);
 void lb_avx512_scale_f64(size_t n, double *y, double k);
-/* Rows up to this many floats are staged on the stack by the streaming
- * kernels (exp values, then one scaled streaming sweep; 16 KiB, as
- * LB_STREAM_STAGE_BYTES in softmax_avx2.c). */
-#define LB_AVX512_STAGE_FLOATS 4096
-/* A 64-byte aligned stage of LB_AVX512_STAGE_FLOATS + 16 floats, offset to
- * x's place within its 64-byte line: the sweeps align their loads to x, so
- * their stores into the stage line up too. */
-static inline float *lb_stage_like(float *stage, const float *x)
-{
-    return stage + ((uintptr_t)x & 63) / sizeof(float);
-}
-
 #endif /* LOSSBLAS_ROWS_AVX512_H */

@@ -244,23 +244,6 @@ static bool row_for_avx512(size_t n)
 /* Softmax                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* y_j = e_j * k with streaming stores, except y_skip = skip_value (skip >=
- * n for none): a masked head up to y's first 64-byte boundary, whole
- * aligned vectors, a masked tail (not fenced). */
-void lb_avx512_stream_scaled_f32(size_t n, const float *e, float k, float *y, size_t skip,
-                                 float skip_value)
-{
-    const __m512 vk = _mm512_set1_ps(k), vskip = _mm512_set1_ps(skip_value);
-#define SCALED(at, mask)                                                                      \
-    _mm512_mask_mov_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, e + (at)), vk),             \
-                       skip - (at) < 16 ? (__mmask16)(1u << (skip - (at))) : 0, vskip)
-    size_t j = lb_head_to_align64(y, sizeof(float), n);
-    if (j > 0) _mm512_mask_storeu_ps(y, lb_mask16(j), SCALED(0, lb_mask16(j)));
-    for (; j + 16 <= n; j += 16) _mm512_stream_ps(y + j, SCALED(j, (__mmask16)0xffff));
-    if (j < n) _mm512_mask_storeu_ps(y + j, lb_mask16(n - j), SCALED(j, lb_mask16(n - j)));
-#undef SCALED
-}
-
 /* The sum of a chunk part: the AVX-512 split or widened sum for
  * |m| <= 2^24, the AVX2 sum (which clamps) beyond. */
 static double chunk_sum_exp(size_t n, const float *x, float m, float lo, float *e,
@@ -432,9 +415,8 @@ LB_ALWAYS_INLINE bool softmax_medium(int rows, size_t n, const float *x, size_t 
     return true;
 }
 
-/* y = exp(x - m) * (1/s), the reciprocal rounded once from double. stream:
- * exp(x - m) staged on the stack, y written once by streaming stores. */
-LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stream)
+/* y = exp(x - m) * (1/s), the reciprocal rounded once from double. */
+static void softmax_f32_avx512(size_t n, const float *x, float *y)
 {
     float m, lo;
     enum avx2_row_kind kind;
@@ -446,10 +428,8 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
         lb_long_row_softmax_f32(n, x, y, &lb_avx512_chunk_sweeps);
         return;
     }
-    if (stream && n > LB_AVX512_STAGE_FLOATS) stream = false; /* no stage that large: y twice */
     if (!row_for_avx512(n) || !finite_row_max(n, x, &m, &lo, &kind)) {
-        if (stream) lb_avx2_softmax_stream_f32(n, x, y);
-        else lb_avx2_softmax_f32(n, x, y);
+        lb_avx2_softmax_f32(n, x, y);
         return;
     }
     switch (kind) {
@@ -458,20 +438,10 @@ LB_ALWAYS_INLINE void softmax_impl(size_t n, const float *x, float *y, bool stre
     case AVX2_ROW_FINITE: break;
     }
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
-    if (!stream) {
-        double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y, ahead, true);
-        if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
-        else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
-        return;
-    }
-    float stage[LB_AVX512_STAGE_FLOATS + 16] __attribute__((aligned(64)));
-    float *e = lb_stage_like(stage, x);
-    double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, e, ahead, true);
+    double s = lb_avx512_sum_exp_lo_f32(n, x, m, lo, y, ahead, true);
     if (isnan(s)) lb_avx2_fill_f32(n, y, NAN);
-    else lb_avx512_stream_scaled_f32(n, e, (float)(1.0 / s), y, n, 0.0f);
+    else lb_avx512_scale_f32(n, y, (float)(1.0 / s));
 }
-
-static void softmax_f32_avx512(size_t n, const float *x, float *y) { softmax_impl(n, x, y, false); }
 
 /* Four rows of up to LB_MEDIUM_ROW_F32 columns (in registers up to 64,
  * interleaved sweeps above): the same bits as four softmax_f32_avx512 calls
@@ -487,10 +457,6 @@ static void softmax_rows4_f32_avx512(size_t n, const float *x, size_t ldx, float
                                       : n <= LB_MEDIUM_ROW_F32 && softmax_medium_group(n, x, ldx, y, ldy))
         return;
     for (size_t r = 0; r < 4; r++) softmax_f32_avx512(n, x + r * ldx, y + r * ldy);
-}
-static void softmax_stream_f32_avx512(size_t n, const float *x, float *y)
-{
-    softmax_impl(n, x, y, true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -569,9 +535,8 @@ static double sum_exp_rest(size_t n, const float *x, float m, float lo, int64_t 
 }
 
 /* y_j = (x_j - c_hi) - c_lo: a masked head up to y's first 64-byte boundary,
- * then whole aligned vectors (streaming stores when stream). */
-LB_ALWAYS_INLINE void write_shifted(size_t n, const float *x, float c_hi, float c_lo, float *y,
-                                    bool stream)
+ * then whole aligned vectors. */
+LB_ALWAYS_INLINE void write_shifted(size_t n, const float *x, float c_hi, float c_lo, float *y)
 {
     const __m512 vhi = _mm512_set1_ps(c_hi), vlo = _mm512_set1_ps(c_lo);
     size_t j = lb_head_to_align64(y, sizeof(float), n);
@@ -580,13 +545,8 @@ LB_ALWAYS_INLINE void write_shifted(size_t n, const float *x, float c_hi, float 
         __m512 v = _mm512_maskz_loadu_ps(mask, x);
         _mm512_mask_storeu_ps(y, mask, _mm512_sub_ps(_mm512_sub_ps(v, vhi), vlo));
     }
-    if (stream) {
-        for (; j + 16 <= n; j += 16)
-            _mm512_stream_ps(y + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vhi), vlo));
-    } else {
-        for (; j + 16 <= n; j += 16)
-            _mm512_storeu_ps(y + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vhi), vlo));
-    }
+    for (; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(y + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vhi), vlo));
     if (j < n) {
         __mmask16 mask = lb_mask16(n - j);
         __m512 v = _mm512_maskz_loadu_ps(mask, x + j);
@@ -702,7 +662,7 @@ LB_ALWAYS_INLINE void log_softmax_medium_sweeps(int rows, size_t n, const float 
         }
         float c_hi, c_lo;
         split_shift(g->m[r], log_s[r], &c_hi, &c_lo);
-        write_shifted(n, x_row, c_hi, c_lo, y_row, false);
+        write_shifted(n, x_row, c_hi, c_lo, y_row);
     }
 }
 
@@ -718,7 +678,7 @@ LB_ALWAYS_INLINE bool log_softmax_medium(int rows, size_t n, const float *x, siz
 }
 
 /* y = (x - c_hi) - c_lo with c_hi + c_lo = m + log s split into floats. */
-LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool stream)
+static void log_softmax_f32_avx512(size_t n, const float *x, float *y)
 {
     float m, lo;
     enum avx2_row_kind kind;
@@ -735,18 +695,16 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
         case AVX2_ROW_FINITE: break;
         }
         if (!(fabsf(row.m) <= 0x1p24f)) { /* nothing written yet: AVX2's double form */
-            if (stream) lb_avx2_log_softmax_stream_f32(n, x, y);
-            else lb_avx2_log_softmax_f32(n, x, y);
+            lb_avx2_log_softmax_f32(n, x, y);
             return;
         }
         float c_hi, c_lo;
         split_shift(row.m, log(row.s), &c_hi, &c_lo);
-        write_shifted(n, x, c_hi, c_lo, y, stream);
+        write_shifted(n, x, c_hi, c_lo, y);
         return;
     }
     if (!row_for_avx512(n) || !finite_row_max(n, x, &m, &lo, &kind)) {
-        if (stream) lb_avx2_log_softmax_stream_f32(n, x, y);
-        else lb_avx2_log_softmax_f32(n, x, y);
+        lb_avx2_log_softmax_f32(n, x, y);
         return;
     }
     switch (kind) {
@@ -756,7 +714,7 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
     }
     int64_t ties;
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
-    double rest = sum_exp_rest(n, x, m, lo, &ties, stream ? NULL : y, ahead);
+    double rest = sum_exp_rest(n, x, m, lo, &ties, y, ahead);
     if (isnan(rest) || ties == 0) { /* ties == 0: the maximum was a NaN */
         lb_avx2_fill_f32(n, y, NAN);
         return;
@@ -764,16 +722,7 @@ LB_ALWAYS_INLINE void log_softmax_impl(size_t n, const float *x, float *y, bool 
     double log_s = lb_log1p_nonneg(rest + (double)(ties - 1));
     float c_hi, c_lo;
     split_shift(m, log_s, &c_hi, &c_lo);
-    write_shifted(n, x, c_hi, c_lo, y, stream);
-}
-
-static void log_softmax_f32_avx512(size_t n, const float *x, float *y)
-{
-    log_softmax_impl(n, x, y, false);
-}
-static void log_softmax_stream_f32_avx512(size_t n, const float *x, float *y)
-{
-    log_softmax_impl(n, x, y, true);
+    write_shifted(n, x, c_hi, c_lo, y);
 }
 
 /* Four rows (in registers up to 64 columns, interleaved sweeps up to
@@ -1435,9 +1384,11 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx512;
     t->xent_plain_rows4_f32 = lb_avx512_xent_plain_rows4_f32;
     t->xent_plain_rows4_max_cols_f32 = LB_MEDIUM_ROW_F32;
-    t->softmax_stream_f32 = softmax_stream_f32_avx512;
+    /* The f32 forward passes and cross-entropy keep ordinary stores in
+     * passes past the caches (see LB_STREAM_MIN_BYTES in internal.h). */
+    t->softmax_stream_f32 = softmax_f32_avx512;
     t->log_softmax_f32 = log_softmax_f32_avx512;
-    t->log_softmax_stream_f32 = log_softmax_stream_f32_avx512;
+    t->log_softmax_stream_f32 = log_softmax_f32_avx512;
     t->softmax_backward_f32 = softmax_backward_f32_avx512;
     t->softmax_backward_stream_f32 = softmax_backward_stream_f32_avx512;
     t->softmax_backward_rows4_f32 = softmax_backward_rows4_f32_avx512;
@@ -1447,7 +1398,7 @@ void lb_fill_avx512_kernels(lb_kernel_table *t)
     t->log_softmax_backward_f32 = log_softmax_backward_f32_avx512;
     t->log_softmax_backward_stream_f32 = log_softmax_backward_stream_f32_avx512;
     t->xent_row_f32 = lb_avx512_xent_row_f32;
-    t->xent_row_stream_f32 = lb_avx512_xent_row_stream_f32;
+    t->xent_row_stream_f32 = lb_avx512_xent_row_f32;
     t->mse_row_f32 = lb_avx512_mse_row_f32;
     t->softmax_f64 = softmax_f64_avx512;
     t->softmax_stream_f64 = softmax_f64_avx512; /* exp-bound: as on AVX2 */

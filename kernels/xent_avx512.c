@@ -327,14 +327,9 @@ LB_ALWAYS_INLINE bool plain_medium(int rows, size_t n, const float *x, size_t ld
     return true;
 }
 
-/* stage (or NULL): LB_AVX512_STAGE_FLOATS + 16 floats (64-byte aligned) where the exp values are
- * staged so that the gradient row is written once, by streaming stores, its
- * target entry included (rows of up to that length; the same arithmetic, so
- * the same bits). */
-LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_coef_f32 *coef,
-                                      float *grad, double grad_mul, float *stage)
+double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
+                              float *grad, double grad_mul)
 {
-    bool stream = stage != NULL;
     bool plain = !coef->dense_targets && !coef->weights && coef->smooth_coef == 0.0;
     double short_loss;
     if (plain && n <= LB_SHORT4_ROW_F32_AVX512 &&
@@ -348,7 +343,6 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     if (n * sizeof(float) > LB_CACHED_ROW_BYTES)
         return lb_long_xent_row_f32(n, x, coef, grad, grad_mul, &lb_avx512_chunk_sweeps);
     if (n <= LB_SHORT_ROW_F32) return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
-    if (stream && (!grad || n > LB_AVX512_STAGE_FLOATS)) stream = false;
     size_t t = coef->target;
     double a = coef->target_coef;
     float x_t = x[t]; /* grad may be x: keep the target logit */
@@ -357,7 +351,6 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
         return lb_ref_xent_row_f32(n, x, coef, grad, grad_mul);
     if (!(fabsf(m) <= 0x1p24f)) return lb_avx2_xent_row_f32(n, x, coef, grad, grad_mul);
     const float *ahead = n * sizeof(float) <= LB_PREFETCH_ROW_BYTES ? x + n : NULL;
-    float *e = stream ? lb_stage_like(stage, x) : grad;
     /* e_t first: its exp then runs beside the sweeps, off the row's chain */
     double shifted_t = (double)x_t - (double)m;
     double e_t = exp(shifted_t);
@@ -366,8 +359,8 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
      * softmax normalizer, though one of the two parts may be tiny. A target
      * at the maximum may leave rest tiny: double lanes throughout. */
     bool rest_has_one = x_t < m;
-    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, e, ahead, rest_has_one) +
-                  lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, e ? e + t + 1 : NULL,
+    double rest = lb_avx512_sum_exp_lo_f32(t, x, m, lo, grad, ahead, rest_has_one) +
+                  lb_avx512_sum_exp_lo_f32(n - t - 1, x + t + 1, m, lo, grad ? grad + t + 1 : NULL,
                                            ahead ? ahead + t + 1 : NULL, rest_has_one);
     if (isnan(rest)) { /* a NaN entry (x may already be overwritten: decide here) */
         if (grad) lb_avx2_fill_f32(n, grad, NAN);
@@ -376,27 +369,10 @@ LB_ALWAYS_INLINE double xent_row_impl(size_t n, const float *x, const lb_xent_co
     double s = rest + e_t;
     if (grad) {
         float k = (float)(a * grad_mul / s), g_t = (float)((e_t / s * a - a) * grad_mul);
-        if (stream) {
-            lb_avx512_stream_scaled_f32(n, e, k, grad, t, g_t);
-        } else {
-            lb_avx512_scale_f32(n, grad, k);
-            grad[t] = g_t;
-        }
+        lb_avx512_scale_f32(n, grad, k);
+        grad[t] = g_t;
     }
     return lb_xent_plain_loss(a, rest, e_t, shifted_t);
-}
-
-double lb_avx512_xent_row_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
-                              float *grad, double grad_mul)
-{
-    return xent_row_impl(n, x, coef, grad, grad_mul, NULL);
-}
-
-double lb_avx512_xent_row_stream_f32(size_t n, const float *x, const lb_xent_coef_f32 *coef,
-                                     float *grad, double grad_mul)
-{
-    float stage[LB_AVX512_STAGE_FLOATS + 16] __attribute__((aligned(64)));
-    return xent_row_impl(n, x, coef, grad, grad_mul, stage);
 }
 
 /* Four plain rows (the table's xent_plain_rows4 slot): in registers up to
