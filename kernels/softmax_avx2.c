@@ -983,8 +983,9 @@ log_softmax_short_f32(int rows, size_t n, const float *x, size_t ldx, float *y, 
         }
         rest[r] = lb_hsum_f64(_mm256_add_pd(lo, hi));
     }
-    for (int r = 0; r < rows; r++)
-        if (!isnan(rest[r]) && ties[r] != 0) log_s[r] = lb_log1p_nonneg(rest[r] + (double)(ties[r] - 1));
+    for (int r = 0; r < rows; r++) /* (0 for a NaN row, which takes the fill below) */
+        log_s[r] = !isnan(rest[r]) && ties[r] != 0 ? lb_log1p_nonneg(rest[r] + (double)(ties[r] - 1))
+                                                    : 0.0;
     for (int r = 0; r < rows; r++) {
         float *y_row = y + (size_t)r * ldy;
         if (isnan(rest[r]) || ties[r] == 0) {
