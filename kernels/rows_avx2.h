@@ -70,9 +70,7 @@ void lb_avx2_softmax_f64(size_t n, const double *x, double *y);
 void lb_avx2_log_softmax_f64(size_t n, const double *x, double *y);
 void lb_avx2_log_softmax_stream_f64(size_t n, const double *x, double *y);
 void lb_avx2_softmax_f32(size_t n, const float *x, float *y);
-void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y);
 void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y);
-void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y);
 void lb_avx2_softmax_backward_f32(size_t n, const float *y, const float *dy, float *dx);
 /* Four rows (in registers up to LB_ROW_GROUP_MAX_COLS columns, longer rows
  * one by one, by the _stream kernel when stream): the same bits as four

@@ -715,7 +715,7 @@ void lb_avx2_softmax_f64(size_t n, const double *x, double *y)
  * in a stack buffer instead of y, then y = e * (1/s) streamed; the same
  * operations as lb_avx2_softmax_f32, so the same bits. Short rows (registers)
  * and rows longer than the stage take lb_avx2_softmax_f32 itself. */
-void lb_avx2_softmax_stream_f32(size_t n, const float *x, float *y)
+static void softmax_stream_f32(size_t n, const float *x, float *y)
 {
     if (n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_STREAM_STAGE_BYTES) {
         lb_avx2_softmax_f32(n, x, y);
@@ -1377,7 +1377,7 @@ void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y)
 {
     log_softmax_f32_impl(n, x, y, false);
 }
-void lb_avx2_log_softmax_stream_f32(size_t n, const float *x, float *y)
+static void log_softmax_stream_f32(size_t n, const float *x, float *y)
 {
     log_softmax_f32_impl(n, x, y, true);
 }
@@ -1429,11 +1429,11 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->xent_plain_rows4_f32 = lb_avx2_xent_plain_rows4_f32;
     t->xent_plain_rows4_max_cols_f32 = LB_ROW_GROUP_MAX_COLS;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx2;
-    t->softmax_stream_f32 = lb_avx2_softmax_stream_f32;
+    t->softmax_stream_f32 = softmax_stream_f32;
     /* f64 softmax is bound by its exp: streaming measured 5 % slower (7.4 vs
      * 7.0 ms at 4096 x 1000, one thread) */
     t->softmax_stream_f64 = lb_avx2_softmax_f64;
-    t->log_softmax_stream_f32 = lb_avx2_log_softmax_stream_f32;
+    t->log_softmax_stream_f32 = log_softmax_stream_f32;
     t->log_softmax_stream_f64 = lb_avx2_log_softmax_stream_f64;
     t->softmax_backward_stream_f32 = lb_avx2_softmax_backward_stream_f32;
     t->softmax_backward_stream_f64 = lb_avx2_softmax_backward_stream_f64;
