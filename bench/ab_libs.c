@@ -1,7 +1,7 @@
 /*
  * ab_libs.c - an A/B of two builds of liblossblas in one process.
  *
- *   lossblas_ab LIB_A LIB_B OP ROWS COLS [CALLS [THREADS]]
+ *   lossblas_ab LIB_A LIB_B OP[/f64] ROWS COLS [CALLS [THREADS]]
  *
  * Both shared libraries are loaded with dlmopen into link-map namespaces of
  * their own (so their symbols, OpenMP runtimes and kernel tables stay
@@ -15,7 +15,8 @@
  * there); a ratio below 1 means B is faster.
  *
  * OP: softmax, log_softmax, softmax_backward, log_softmax_backward,
- * xent_sparse, xent_dense, mse or mae, f32, contiguous rows. ROWS x COLS
+ * xent_sparse, xent_dense, mse or mae, contiguous rows; f32, or f64 with the
+ * suffix /f64 (as in the benchmark names: log_softmax/f64). ROWS x COLS
  * buffers are allocated and touched once, then reused: shapes that fit the
  * caches measure in-cache speed, larger ones memory speed. With
  * LB_BENCH_ROTATE_MIB=M in the environment (as for lossblas_bench, but
@@ -36,6 +37,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,29 +51,36 @@ typedef __typeof__(&lb_softmax_backward_f32) backward_fn;
 typedef __typeof__(&lb_cross_entropy_sparse_f32) xent_sparse_fn;
 typedef __typeof__(&lb_cross_entropy_dense_f32) xent_dense_fn;
 typedef __typeof__(&lb_mse_f32) regression_fn;
+typedef __typeof__(&lb_softmax_f64) forward_f64_fn;
+typedef __typeof__(&lb_softmax_backward_f64) backward_f64_fn;
+typedef __typeof__(&lb_cross_entropy_sparse_f64) xent_sparse_f64_fn;
+typedef __typeof__(&lb_cross_entropy_dense_f64) xent_dense_f64_fn;
+typedef __typeof__(&lb_mse_f64) regression_f64_fn;
 typedef __typeof__(&lb_set_num_threads) threads_fn;
 
 enum op_kind { FORWARD, BACKWARD, XENT_SPARSE, XENT_DENSE, REGRESSION };
 
 static const struct op {
-    const char *name, *symbol;
+    const char *name, *symbol; /* symbol without its _f32 / _f64 suffix */
     enum op_kind kind;
 } ops[] = {
-    {"softmax", "lb_softmax_f32", FORWARD},
-    {"log_softmax", "lb_log_softmax_f32", FORWARD},
-    {"softmax_backward", "lb_softmax_backward_f32", BACKWARD},
-    {"log_softmax_backward", "lb_log_softmax_backward_f32", BACKWARD},
-    {"xent_sparse", "lb_cross_entropy_sparse_f32", XENT_SPARSE},
-    {"xent_dense", "lb_cross_entropy_dense_f32", XENT_DENSE},
-    {"mse", "lb_mse_f32", REGRESSION},
-    {"mae", "lb_mae_f32", REGRESSION},
+    {"softmax", "lb_softmax", FORWARD},
+    {"log_softmax", "lb_log_softmax", FORWARD},
+    {"softmax_backward", "lb_softmax_backward", BACKWARD},
+    {"log_softmax_backward", "lb_log_softmax_backward", BACKWARD},
+    {"xent_sparse", "lb_cross_entropy_sparse", XENT_SPARSE},
+    {"xent_dense", "lb_cross_entropy_dense", XENT_DENSE},
+    {"mse", "lb_mse", REGRESSION},
+    {"mae", "lb_mae", REGRESSION},
 };
 
 /* The buffers every call shares: x (logits, probabilities or predictions),
- * t (dy, dense targets or regression targets), out, class indices. */
+ * t (dy, dense targets or regression targets), out, class indices; the
+ * first three hold floats, or doubles when f64. */
 typedef struct buffers {
     size_t rows, cols;
-    float *x, *t, *out;
+    bool f64;
+    void *x, *t, *out;
     int64_t *targets;
 } buffers;
 
@@ -93,6 +102,22 @@ static lb_status call_once(const struct op *op, void *fn, const buffers *b)
 {
     size_t r = b->rows, c = b->cols;
     float loss;
+    double loss_f64;
+    if (b->f64) {
+        switch (op->kind) {
+        case FORWARD: return ((forward_f64_fn)fn)(r, c, b->x, c, b->out, c);
+        case BACKWARD: return ((backward_f64_fn)fn)(r, c, b->x, c, b->t, c, b->out, c);
+        case XENT_SPARSE:
+            return ((xent_sparse_f64_fn)fn)(r, c, b->x, c, b->targets, NULL, NULL, &loss_f64,
+                                            b->out, c);
+        case XENT_DENSE:
+            return ((xent_dense_f64_fn)fn)(r, c, b->x, c, b->t, c, NULL, NULL, &loss_f64, b->out,
+                                           c);
+        case REGRESSION:
+            return ((regression_f64_fn)fn)(r, c, b->x, c, b->t, c, LB_MEAN, &loss_f64, b->out, c);
+        }
+        return LB_ERR_BAD_VALUE;
+    }
     switch (op->kind) {
     case FORWARD: return ((forward_fn)fn)(r, c, b->x, c, b->out, c);
     case BACKWARD: return ((backward_fn)fn)(r, c, b->x, c, b->t, c, b->out, c);
@@ -117,18 +142,22 @@ static void fill(buffers *b, enum op_kind kind)
     for (size_t i = 0; i < n; i++) {
         s = s * 1664525u + 1013904223u;
         float u = (float)(s >> 8) / 16777216.0f;
-        b->x[i] = kind == BACKWARD ? 1.0f / (float)b->cols : 8.0f * u - 4.0f;
-        b->t[i] = kind == BACKWARD ? u - 0.5f : 1.0f / (float)b->cols;
-        b->out[i] = 0.0f;
+        float x = kind == BACKWARD ? 1.0f / (float)b->cols : 8.0f * u - 4.0f;
+        float t = kind == BACKWARD ? u - 0.5f : 1.0f / (float)b->cols;
+        if (b->f64) {
+            ((double *)b->x)[i] = x, ((double *)b->t)[i] = t, ((double *)b->out)[i] = 0.0;
+        } else {
+            ((float *)b->x)[i] = x, ((float *)b->t)[i] = t, ((float *)b->out)[i] = 0.0f;
+        }
     }
     for (size_t i = 0; i < b->rows; i++) b->targets[i] = (int64_t)((i * 7) % b->cols);
 }
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: lossblas_ab LIB_A LIB_B OP ROWS COLS [CALLS [THREADS]]\nOP:");
+    fprintf(stderr, "usage: lossblas_ab LIB_A LIB_B OP[/f64] ROWS COLS [CALLS [THREADS]]\nOP:");
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) fprintf(stderr, " %s", ops[k].name);
-    fprintf(stderr, "\n");
+    fprintf(stderr, "\n(f32 unless OP ends in /f64)\n");
     return 2;
 }
 
@@ -136,13 +165,19 @@ int main(int argc, char **argv)
 {
     if (argc < 6 || argc > 8) return usage();
     const struct op *op = NULL;
+    size_t name_len = strlen(argv[3]);
+    bool f64 = name_len > 4 && strcmp(argv[3] + name_len - 4, "/f64") == 0;
+    if (f64) name_len -= 4;
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
-        if (strcmp(argv[3], ops[k].name) == 0) op = &ops[k];
+        if (strlen(ops[k].name) == name_len && strncmp(argv[3], ops[k].name, name_len) == 0)
+            op = &ops[k];
     long rows = atol(argv[4]), cols = atol(argv[5]);
     long calls = argc > 6 ? atol(argv[6]) : 20, threads = argc > 7 ? atol(argv[7]) : 1;
     if (!op || rows < 1 || cols < 1 || calls < 1 || threads < 1) return usage();
 
     setenv("OMP_WAIT_POLICY", "passive", 0); /* before either runtime loads */
+    char symbol[64];
+    snprintf(symbol, sizeof symbol, "%s_%s", op->symbol, f64 ? "f64" : "f32");
     void *fn[2];
     for (int k = 0; k < 2; k++) {
         void *lib = dlmopen(LM_ID_NEWLM, argv[1 + k], RTLD_NOW | RTLD_LOCAL);
@@ -150,18 +185,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "lossblas_ab: %s\n", dlerror());
             return 2;
         }
-        fn[k] = dlsym(lib, op->symbol);
+        fn[k] = dlsym(lib, symbol);
         threads_fn set_threads = (threads_fn)dlsym(lib, "lb_set_num_threads");
         if (!fn[k] || !set_threads) {
-            fprintf(stderr, "lossblas_ab: %s lacks %s\n", argv[1 + k], op->symbol);
+            fprintf(stderr, "lossblas_ab: %s lacks %s\n", argv[1 + k], symbol);
             return 2;
         }
         set_threads((int)threads);
     }
 
-    size_t n = (size_t)rows * (size_t)cols;
+    size_t n = (size_t)rows * (size_t)cols, elem = f64 ? sizeof(double) : sizeof(float);
     const char *rotate = getenv("LB_BENCH_ROTATE_MIB");
-    double set_bytes = (double)n * 3 * sizeof(float);
+    double set_bytes = (double)n * 3 * (double)elem;
     size_t n_sets = 1;
     if (rotate && atol(rotate) > 0) {
         double want = (double)atol(rotate) * 1048576.0 / set_bytes;
@@ -176,10 +211,10 @@ int main(int argc, char **argv)
     }
     for (size_t k = 0; k < n_sets; k++) {
         buffers *b = &sets[k];
-        *b = (buffers){.rows = (size_t)rows, .cols = (size_t)cols};
-        b->x = malloc(n * sizeof *b->x);
-        b->t = malloc(n * sizeof *b->t);
-        b->out = malloc(n * sizeof *b->out);
+        *b = (buffers){.rows = (size_t)rows, .cols = (size_t)cols, .f64 = f64};
+        b->x = malloc(n * elem);
+        b->t = malloc(n * elem);
+        b->out = malloc(n * elem);
         b->targets = malloc(b->rows * sizeof *b->targets);
         if (!b->x || !b->t || !b->out || !b->targets) {
             fprintf(stderr, "lossblas_ab: out of memory\n");
@@ -214,8 +249,8 @@ int main(int argc, char **argv)
     qsort(times[0], (size_t)calls, sizeof(double), compare_doubles);
     qsort(times[1], (size_t)calls, sizeof(double), compare_doubles);
     double med[2] = {times[0][calls / 2], times[1][calls / 2]};
-    printf("%s %ld x %ld, %ld calls each, %ld thread(s), %zu buffer set(s)\n", op->name, rows,
-           cols, calls, threads, n_sets);
+    printf("%s/%s %ld x %ld, %ld calls each, %ld thread(s), %zu buffer set(s)\n", op->name,
+           f64 ? "f64" : "f32", rows, cols, calls, threads, n_sets);
     printf("A median %.2f us, min %.2f us\n", med[0], times[0][0]);
     printf("B median %.2f us, min %.2f us\n", med[1], times[1][0]);
     printf("B/A median %.3f, min %.3f; per round: median %.3f, quartiles %.3f-%.3f\n",

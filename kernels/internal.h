@@ -279,8 +279,10 @@ static inline bool lb_reduction_valid(lb_reduction r)
  * 0.86-0.91x (softmax) and 0.90-0.94x (log-softmax) the time at 4096 and
  * 16384 x 1000, 0.70-0.84x at 65536 x 500 (same-process A/B, medians).
  * The bandwidth-bound backward passes keep streaming (softmax backward
- * 1.26x slower without it there); so do the AVX2 kernels (neutral either
- * way there). */
+ * 1.26x slower without it there). The AVX2 f32 forward passes and
+ * log-softmax backward followed (0.84-0.96x the time without streaming on
+ * an AVX2-only EPYC VM, neutral on Zen 4); the AVX2 f64 log-softmax keeps
+ * it (1.07-1.09x slower without). */
 #define LB_STREAM_MIN_BYTES ((size_t)24 << 20)
 
 /* ... and only whole-row sweeps of at least min_row_bytes take them (a

@@ -21,7 +21,8 @@
  * Rows of up to 32 floats are held in registers; up to 16, the API takes
  * them four at a time (the *_rows4 kernels: the same code with the rows
  * interleaved, so their latency chains overlap). Passes larger than the
- * caches use the *_stream kernels, which write their output with
+ * caches use the *_stream kernels where the table has one of its own
+ * (softmax backward, f64 log-softmax), which write their output with
  * non-temporal stores (the same arithmetic; see stream_span_of).
  */
 #include "internal.h"
@@ -597,22 +598,6 @@ static inline stream_span stream_span_of(const void *out, size_t elem, size_t n)
 #define STREAM_SWEEP_F32(n, out, VEC, MVEC) STREAM_SWEEP(ps, f32, 8, n, out, VEC, MVEC)
 #define STREAM_SWEEP_F64(n, out, VEC, MVEC) STREAM_SWEEP(pd, f64, 4, n, out, VEC, MVEC)
 
-/* Rows up to this many bytes are staged in a stack buffer by the streaming
- * softmax (exp values, then one scaled streaming sweep into y); longer rows
- * take the regular kernel. */
-#define LB_STREAM_STAGE_BYTES ((size_t)16 * 1024)
-
-/* y_j = e_j * k, y written with streaming stores (e is cache-resident). */
-static void stream_scaled_f32(size_t n, const float *e, float k, float *y)
-{
-    const __m256 vk = _mm256_set1_ps(k);
-#define VEC(j) _mm256_mul_ps(_mm256_loadu_ps(e + (j)), vk)
-#define MVEC(j, mask) _mm256_mul_ps(_mm256_maskload_ps(e + (j), mask), vk)
-    STREAM_SWEEP_F32(n, y, VEC, MVEC);
-#undef VEC
-#undef MVEC
-}
-
 /* Softmax of `rows` short rows (n <= 8 * vectors; rows <= 4) in registers,
  * as the long path computes it (exp, double sum, one rounded reciprocal).
  * Each row's arithmetic is the same whatever `rows` is; more rows only
@@ -709,31 +694,6 @@ void lb_avx2_softmax_f64(size_t n, const double *x, double *y)
     if (nan || m == INFINITY) lb_avx2_fill_f64(n, y, NAN);
     else if (m == -INFINITY) lb_avx2_fill_f64(n, y, 0.0);
     else lb_avx2_write_scaled_exp_f64(n, x, m, 1.0 / s, y);
-}
-
-/* Softmax with streaming stores: the cached-row path with exp(x - m) staged
- * in a stack buffer instead of y, then y = e * (1/s) streamed; the same
- * operations as lb_avx2_softmax_f32, so the same bits. Short rows (registers)
- * and rows longer than the stage take lb_avx2_softmax_f32 itself. */
-static void softmax_stream_f32(size_t n, const float *x, float *y)
-{
-    if (n <= LB_SHORT_ROW_F32 || n * sizeof(float) > LB_STREAM_STAGE_BYTES) {
-        lb_avx2_softmax_f32(n, x, y);
-        return;
-    }
-    float e[LB_STREAM_STAGE_BYTES / sizeof(float)] __attribute__((aligned(32)));
-    float lo, m = lb_avx2_row_max_min_f32(n, x, &lo);
-    switch (lb_avx2_classify_f32(n, x, m)) {
-    case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
-    case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, 0.0f); return;
-    case AVX2_ROW_FINITE: break;
-    }
-    double s = lb_avx2_sum_exp_lo_ahead_f32(n, x, m, lo, e, next_row_f32(x, n));
-    if (isnan(s)) {
-        lb_avx2_fill_f32(n, y, NAN);
-        return;
-    }
-    stream_scaled_f32(n, e, (float)(1.0 / s), y);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1001,16 +961,6 @@ log_softmax_short_f32(int rows, size_t n, const float *x, size_t ldx, float *y, 
     return true;
 }
 
-/* y_j = (x_j - c_hi) - c_lo with streaming stores (see stream_span_of) */
-static void stream_shifted_f32(size_t n, const float *x, __m256 vhi, __m256 vlo, float *y)
-{
-#define VEC(j) _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + (j)), vhi), vlo)
-#define MVEC(j, mask) _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + (j), mask), vhi), vlo)
-    STREAM_SWEEP_F32(n, y, VEC, MVEC);
-#undef VEC
-#undef MVEC
-}
-
 /* y_j = (x_j - m) - log s with streaming stores */
 static void stream_shifted_f64(size_t n, const double *x, __m256d vm, __m256d vl, double *y)
 {
@@ -1030,7 +980,7 @@ static inline __m128 log_softmax_half_f32(__m128 x, __m256d m, __m256d log_s)
 }
 
 static inline __attribute__((always_inline)) void
-log_softmax_f32_impl(size_t n, const float *x, float *y, bool stream)
+log_softmax_f32_impl(size_t n, const float *x, float *y)
 {
     switch ((n + 7) / 8) {
     case 1: if (log_softmax_short_f32(1, n, x, n, y, n, 1)) return; break;
@@ -1041,7 +991,7 @@ log_softmax_f32_impl(size_t n, const float *x, float *y, bool stream)
     }
     float m;
     double log_s;
-    switch (max_and_log_sum_f32(n, x, &m, &log_s, stream ? NULL : y)) {
+    switch (max_and_log_sum_f32(n, x, &m, &log_s, y)) {
     case AVX2_ROW_NAN: lb_avx2_fill_f32(n, y, NAN); return;
     case AVX2_ROW_ALL_NEG_INF: lb_avx2_fill_f32(n, y, -INFINITY); return;
     case AVX2_ROW_FINITE: break;
@@ -1058,10 +1008,6 @@ log_softmax_f32_impl(size_t n, const float *x, float *y, bool stream)
         float c_hi = (float)((double)m + log_s);
         float c_lo = (float)(((double)m - (double)c_hi) + log_s);
         const __m256 vhi = _mm256_set1_ps(c_hi), vlo = _mm256_set1_ps(c_lo);
-        if (stream) {
-            stream_shifted_f32(n, x, vhi, vlo, y);
-            return;
-        }
         for (; j + 8 <= n; j += 8)
             _mm256_storeu_ps(y + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vhi), vlo));
         for (; j < n; j++) y[j] = (x[j] - c_hi) - c_lo;
@@ -1283,32 +1229,21 @@ log_softmax_backward_vec_f32(__m256 logy, __m256 dy, __m256 vhi, __m256 vlo)
     return _mm256_fnmadd_ps(p, vlo, _mm256_fnmadd_ps(p, vhi, dy));
 }
 
-static inline __attribute__((always_inline)) void
-log_softmax_backward_f32_impl(size_t n, const float *logy, const float *dy, float *dx, bool stream)
+static void
+log_softmax_backward_f32(size_t n, const float *logy, const float *dy, float *dx)
 {
     double s = sum_f32(n, dy);
     float s_hi = (float)s, s_lo = (float)(s - (double)s_hi);
     const __m256 vhi = _mm256_set1_ps(s_hi), vlo = _mm256_set1_ps(s_lo);
     size_t j = 0;
-    if (stream) {
-#define VEC(j) log_softmax_backward_vec_f32(_mm256_loadu_ps(logy + (j)), _mm256_loadu_ps(dy + (j)), vhi, vlo)
-#define MVEC(j, mask) \
-    log_softmax_backward_vec_f32(_mm256_maskload_ps(logy + (j), mask), _mm256_maskload_ps(dy + (j), mask), vhi, vlo)
-        STREAM_SWEEP_F32(n, dx, VEC, MVEC);
-#undef VEC
-#undef MVEC
-        return;
-    }
-    for (; j + 8 <= n; j += 8) {
-        __m256 p = lb_exp_any_f32_avx2(_mm256_loadu_ps(logy + j));
-        __m256 r = _mm256_fnmadd_ps(p, vhi, _mm256_loadu_ps(dy + j));
-        _mm256_storeu_ps(dx + j, _mm256_fnmadd_ps(p, vlo, r));
-    }
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(dx + j, log_softmax_backward_vec_f32(_mm256_loadu_ps(logy + j),
+                                                              _mm256_loadu_ps(dy + j), vhi, vlo));
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 p = lb_exp_any_f32_avx2(_mm256_maskload_ps(logy + j, mask));
-        __m256 r = _mm256_fnmadd_ps(p, vhi, _mm256_maskload_ps(dy + j, mask));
-        _mm256_maskstore_ps(dx + j, mask, _mm256_fnmadd_ps(p, vlo, r));
+        __m256 g = log_softmax_backward_vec_f32(_mm256_maskload_ps(logy + j, mask),
+                                                _mm256_maskload_ps(dy + j, mask), vhi, vlo);
+        _mm256_maskstore_ps(dx + j, mask, g);
     }
 }
 
@@ -1359,28 +1294,13 @@ static void log_softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, flo
     if (n <= 8) done = log_softmax_short_f32(4, n, x, ldx, y, ldy, 1);
     else if (n <= 16) done = log_softmax_short_f32(4, n, x, ldx, y, ldy, 2);
     if (!done)
-        for (size_t r = 0; r < 4; r++) log_softmax_f32_impl(n, x + r * ldx, y + r * ldy, false);
+        for (size_t r = 0; r < 4; r++) log_softmax_f32_impl(n, x + r * ldx, y + r * ldy);
 }
 
-/* The regular and the streaming-store form of each kernel above. */
-static void log_softmax_backward_f32_avx2(size_t n, const float *logy, const float *dy,
-                                          float *dx)
-{
-    log_softmax_backward_f32_impl(n, logy, dy, dx, false);
-}
-static void log_softmax_backward_stream_f32_avx2(size_t n, const float *logy, const float *dy,
-                                                 float *dx)
-{
-    log_softmax_backward_f32_impl(n, logy, dy, dx, true);
-}
-void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y)
-{
-    log_softmax_f32_impl(n, x, y, false);
-}
-static void log_softmax_stream_f32(size_t n, const float *x, float *y)
-{
-    log_softmax_f32_impl(n, x, y, true);
-}
+/* The regular and the streaming-store form of each kernel above (f32
+ * softmax, log-softmax and log-softmax backward have only the regular one:
+ * see the table below). */
+void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y) { log_softmax_f32_impl(n, x, y); }
 void lb_avx2_log_softmax_f64(size_t n, const double *x, double *y)
 {
     log_softmax_f64_impl(n, x, y, false);
@@ -1419,7 +1339,7 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->log_softmax_f64 = lb_avx2_log_softmax_f64;
     t->softmax_backward_f32 = lb_avx2_softmax_backward_f32;
     t->softmax_backward_f64 = lb_avx2_softmax_backward_f64;
-    t->log_softmax_backward_f32 = log_softmax_backward_f32_avx2;
+    t->log_softmax_backward_f32 = log_softmax_backward_f32;
     t->log_softmax_backward_f64 = log_softmax_backward_f64_avx2;
     t->softmax_rows4_f32 = softmax_rows4_f32_avx2;
     t->softmax_rows4_max_cols_f32 = LB_ROW_GROUP_MAX_COLS;
@@ -1429,15 +1349,23 @@ void lb_fill_avx2_kernels(lb_kernel_table *t)
     t->xent_plain_rows4_f32 = lb_avx2_xent_plain_rows4_f32;
     t->xent_plain_rows4_max_cols_f32 = LB_ROW_GROUP_MAX_COLS;
     t->log_softmax_rows4_f32 = log_softmax_rows4_f32_avx2;
-    t->softmax_stream_f32 = softmax_stream_f32;
+    /* The f32 softmax, log-softmax and log-softmax backward are bound by
+     * their exp sweeps, not by memory: their streaming stores (a staged row
+     * and a store-only sweep for softmax) cost more than they saved. Without
+     * them: 0.84-0.96x the time at 4096 x 1000 (both A/B orders, twice
+     * each), 0.93-0.96x at 16384 x 1000, 0.94x for log-softmax at
+     * 256 x 32768 (an AVX2-only AMD EPYC VM, 2026-12-02; neutral on Zen 4).
+     * The f64 log-softmax and both softmax backward passes keep streaming
+     * (without it 1.07-1.09x and 1.19-1.34x the time there). */
+    t->softmax_stream_f32 = lb_avx2_softmax_f32;
     /* f64 softmax is bound by its exp: streaming measured 5 % slower (7.4 vs
      * 7.0 ms at 4096 x 1000, one thread) */
     t->softmax_stream_f64 = lb_avx2_softmax_f64;
-    t->log_softmax_stream_f32 = log_softmax_stream_f32;
+    t->log_softmax_stream_f32 = lb_avx2_log_softmax_f32;
     t->log_softmax_stream_f64 = lb_avx2_log_softmax_stream_f64;
     t->softmax_backward_stream_f32 = lb_avx2_softmax_backward_stream_f32;
     t->softmax_backward_stream_f64 = lb_avx2_softmax_backward_stream_f64;
-    t->log_softmax_backward_stream_f32 = log_softmax_backward_stream_f32_avx2;
+    t->log_softmax_backward_stream_f32 = log_softmax_backward_f32;
     /* f64 log-softmax backward is bound by its exp: streaming measured 6 %
      * slower (7.36 vs 6.95 ms at 4096 x 1000, one thread) */
     t->log_softmax_backward_stream_f64 = log_softmax_backward_f64_avx2;
