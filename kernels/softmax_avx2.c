@@ -66,7 +66,7 @@ static inline __attribute__((always_inline)) float row_max_min_impl_f32(size_t n
     }
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 v = _mm256_maskload_ps(x + j, mask), in_row = _mm256_castsi256_ps(mask);
+        __m256 v = lb_load_part_f32(x, n, j), in_row = _mm256_castsi256_ps(mask);
         m1 = _mm256_max_ps(m1, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, in_row));
         if (lo) l1 = _mm256_min_ps(l1, _mm256_blendv_ps(_mm256_set1_ps(INFINITY), v, in_row));
     }
@@ -236,10 +236,10 @@ sum_exp_f32_impl(size_t n, const float *x, float m, float *e, bool clamp, enum l
     }
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 v = _mm256_maskload_ps(x + j, mask);
+        __m256 v = lb_load_part_f32(x, n, j);
         __m256 e0 = _mm256_and_ps(lb_exp_shifted_mode_f32_avx2(v, vm, floor, clamp, mode),
                                   _mm256_castsi256_ps(mask));
-        if (e) _mm256_maskstore_ps(e + j, mask, e0);
+        if (e) lb_store_part_f32(e + j, n - j, e0);
         __m256d lo = _mm256_setzero_pd(), hi = lo;
         lb_acc_f32_in_f64(&lo, &hi, e0);
         total = _mm256_add_pd(total, _mm256_add_pd(lo, hi));
@@ -786,7 +786,7 @@ sum_exp_rest_f32_impl(size_t n, const float *x, float m, int64_t *ties, bool cla
         size_t left = n - j;
         __m256i mask = lb_tail_mask_f32(left < 8 ? left : 7);
         if (left >= 8) mask = _mm256_set1_epi32(-1);
-        __m256 v = _mm256_maskload_ps(x + j, mask);
+        __m256 v = left >= 8 ? _mm256_loadu_ps(x + j) : lb_load_part_f32(x, n, j);
         __m256 eq = _mm256_and_ps(_mm256_cmp_ps(v, vm, _CMP_EQ_OQ), _mm256_castsi256_ps(mask));
         __m256 e = _mm256_and_ps(lb_exp_shifted_mode_f32_avx2(v, minus_m, floor, clamp, mode),
                                  _mm256_castsi256_ps(mask));
@@ -1149,9 +1149,8 @@ softmax_backward_short_f32(int rows, size_t n, const float *y, size_t ldy, const
                 yv[r][k] = _mm256_loadu_ps(y_row + 8 * k);
                 dyv[r][k] = _mm256_loadu_ps(dy_row + 8 * k);
             } else {
-                __m256i mask = lb_short_mask_f32(n, k);
-                yv[r][k] = _mm256_maskload_ps(y_row + 8 * k, mask);
-                dyv[r][k] = _mm256_maskload_ps(dy_row + 8 * k, mask);
+                yv[r][k] = lb_load_part_f32(y_row, n, (size_t)(8 * k));
+                dyv[r][k] = lb_load_part_f32(dy_row, n, (size_t)(8 * k));
             }
             lb_acc_f32_in_f64(&lo, &hi, _mm256_mul_ps(yv[r][k], dyv[r][k]));
         }
@@ -1240,10 +1239,9 @@ log_softmax_backward_f32(size_t n, const float *logy, const float *dy, float *dx
         _mm256_storeu_ps(dx + j, log_softmax_backward_vec_f32(_mm256_loadu_ps(logy + j),
                                                               _mm256_loadu_ps(dy + j), vhi, vlo));
     if (j < n) {
-        __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 g = log_softmax_backward_vec_f32(_mm256_maskload_ps(logy + j, mask),
-                                                _mm256_maskload_ps(dy + j, mask), vhi, vlo);
-        _mm256_maskstore_ps(dx + j, mask, g);
+        __m256 g = log_softmax_backward_vec_f32(lb_load_part_f32(logy, n, j),
+                                                lb_load_part_f32(dy, n, j), vhi, vlo);
+        lb_store_part_f32(dx + j, n - j, g);
     }
 }
 

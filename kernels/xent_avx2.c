@@ -95,22 +95,24 @@ typedef struct xent_sums {
     double coef_dot; /* D */
 } xent_sums;
 
-static inline __m256 masked_load_f32(const float *p, __m256i mask, bool masked)
+/* The 8 floats of the n-float row p at j, or when masked its last n - j
+ * (< 8) and zeros (lb_load_part_f32) */
+static inline __m256 masked_load_f32(const float *p, size_t n, size_t j, bool masked)
 {
-    return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+    return masked ? lb_load_part_f32(p, n, j) : _mm256_loadu_ps(p + j);
 }
 
 /* a for the 8 columns at j: tc, sc the coefficients (possibly times
  * grad_mul); idx holds j..j+7 and tgt the sparse target, as int32 */
 static inline __attribute__((always_inline)) __m256
-coef8_f32(const lb_xent_coef_f32 *c, size_t j, __m256i idx, __m256i tgt, __m256 tc, __m256 sc,
+coef8_f32(const lb_xent_coef_f32 *c, size_t n, size_t j, __m256i idx, __m256i tgt, __m256 tc, __m256 sc,
           __m256i mask, bool masked, bool dense, bool weighted)
 {
-    __m256 t = dense ? masked_load_f32(c->dense_targets + j, mask, masked)
+    __m256 t = dense ? masked_load_f32(c->dense_targets, n, j, masked)
                      : _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(idx, tgt)),
                                      _mm256_set1_ps(1.0f));
     __m256 a = _mm256_fmadd_ps(tc, t, sc);
-    if (weighted) a = _mm256_mul_ps(a, masked_load_f32(c->weights + j, mask, masked));
+    if (weighted) a = _mm256_mul_ps(a, masked_load_f32(c->weights, n, j, masked));
     if (masked) a = _mm256_and_ps(a, _mm256_castsi256_ps(mask));
     return a;
 }
@@ -135,21 +137,21 @@ static inline void acc_coef_dot_f32(__m256d *coef, __m256d *dot, __m256 a, __m25
 
 /* The terms of the 8 columns at j given their e = exp(x_j - m). */
 static inline __attribute__((always_inline)) xent_terms_f32
-xent_terms8_from_exp_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t j,
+xent_terms8_from_exp_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t j,
                          __m256i idx, __m256i tgt, __m256 tc, __m256 sc, __m256 vm, __m256 e,
                          __m256i *ties, __m256i mask, bool masked, bool dense, bool weighted)
 {
-    __m256 xv = masked_load_f32(x + j, mask, masked);
+    __m256 xv = masked_load_f32(x, n, j, masked);
     __m256 eq = _mm256_cmp_ps(xv, vm, _CMP_EQ_OQ);
     if (masked) {
         e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
         eq = _mm256_and_ps(eq, _mm256_castsi256_ps(mask));
-        if (e_out) _mm256_maskstore_ps(e_out + j, mask, e);
+        if (e_out) lb_store_part_f32(e_out + j, n - j, e);
     } else if (e_out) {
         _mm256_storeu_ps(e_out + j, e);
     }
     *ties = _mm256_sub_epi32(*ties, _mm256_castps_si256(eq)); /* eq lanes are -1 */
-    __m256 a = coef8_f32(c, j, idx, tgt, tc, sc, mask, masked, dense, weighted);
+    __m256 a = coef8_f32(c, n, j, idx, tgt, tc, sc, mask, masked, dense, weighted);
     __m256 nonzero = _mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NEQ_UQ); /* NaN counts */
     xent_terms_f32 r;
     r.rest = _mm256_andnot_ps(eq, e);
@@ -159,12 +161,12 @@ xent_terms8_from_exp_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out
 }
 
 static inline __attribute__((always_inline)) xent_terms_f32
-xent_terms8_f32(const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t j, __m256i idx,
+xent_terms8_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float *e_out, size_t j, __m256i idx,
                 __m256i tgt, __m256 tc, __m256 sc, __m256 vm, __m256 minus_m, __m256 floor,
                 __m256i *ties, __m256i mask, bool masked, bool dense, bool weighted, bool clamp)
 {
-    __m256 e = lb_exp_shifted_f32_avx2(masked_load_f32(x + j, mask, masked), minus_m, floor, clamp);
-    return xent_terms8_from_exp_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, e, ties, mask, masked,
+    __m256 e = lb_exp_shifted_f32_avx2(masked_load_f32(x, n, j, masked), minus_m, floor, clamp);
+    return xent_terms8_from_exp_f32(n, x, c, e_out, j, idx, tgt, tc, sc, vm, e, ties, mask, masked,
                                     dense, weighted);
 }
 
@@ -206,10 +208,10 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
                 q0 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 32), minus_m, floor, clamp, LB_DIFF_TWOSUM);
                 q1 = lb_exp_shifted_reduce_f32(_mm256_loadu_ps(x + j + 40), minus_m, floor, clamp, LB_DIFF_TWOSUM);
             }
-            xent_terms_f32 t0 = xent_terms8_from_exp_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, e0,
+            xent_terms_f32 t0 = xent_terms8_from_exp_f32(n, x, c, e_out, j, idx, tgt, tc, sc, vm, e0,
                                                          &ties, none, false, dense, weighted);
             idx = _mm256_add_epi32(idx, step);
-            xent_terms_f32 t1 = xent_terms8_from_exp_f32(x, c, e_out, j + 8, idx, tgt, tc, sc, vm,
+            xent_terms_f32 t1 = xent_terms8_from_exp_f32(n, x, c, e_out, j + 8, idx, tgt, tc, sc, vm,
                                                          e1, &ties, none, false, dense, weighted);
             idx = _mm256_add_epi32(idx, step);
             lb_acc_f32_in_f64(&r_lo, &r_hi, _mm256_add_ps(t0.rest, t1.rest)); /* e <= 1 */
@@ -228,10 +230,10 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
         size_t block_end = j + 8 * LB_XENT_FOLD < n ? j + 8 * LB_XENT_FOLD : n;
         for (; j + 16 <= block_end; j += 16) {
             lb_prefetch_ahead3_f32(ahead, j);
-            xent_terms_f32 t0 = xent_terms8_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m,
+            xent_terms_f32 t0 = xent_terms8_f32(n, x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m,
                                                 floor, &ties, none, false, dense, weighted, clamp);
             idx = _mm256_add_epi32(idx, step);
-            xent_terms_f32 t1 = xent_terms8_f32(x, c, e_out, j + 8, idx, tgt, tc, sc, vm, minus_m,
+            xent_terms_f32 t1 = xent_terms8_f32(n, x, c, e_out, j + 8, idx, tgt, tc, sc, vm, minus_m,
                                                 floor, &ties, none, false, dense, weighted, clamp);
             idx = _mm256_add_epi32(idx, step);
             lb_acc_f32_in_f64(&r_lo, &r_hi, _mm256_add_ps(t0.rest, t1.rest)); /* e <= 1 */
@@ -247,9 +249,9 @@ xent_sweep_f32(size_t n, const float *x, const lb_xent_coef_f32 *c, float m, flo
         size_t left = n - j;
         __m256i mask = lb_tail_mask_f32(left < 8 ? left : 7);
         xent_terms_f32 t = left >= 8
-            ? xent_terms8_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m, floor, &ties, none,
+            ? xent_terms8_f32(n, x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m, floor, &ties, none,
                               false, dense, weighted, clamp)
-            : xent_terms8_f32(x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m, floor, &ties, mask,
+            : xent_terms8_f32(n, x, c, e_out, j, idx, tgt, tc, sc, vm, minus_m, floor, &ties, mask,
                               true, dense, weighted, clamp);
         __m256d lo = _mm256_setzero_pd(), hi = lo;
         lb_acc_f32_in_f64(&lo, &hi, t.rest);
@@ -280,15 +282,15 @@ xent_grad_sweep_f32(size_t n, const lb_xent_coef_f32 *c, float *grad, double k, 
     __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
-        __m256 a = coef8_f32(c, j, idx, tgt, tc, sc, none, false, dense, weighted);
+        __m256 a = coef8_f32(c, n, j, idx, tgt, tc, sc, none, false, dense, weighted);
         _mm256_storeu_ps(grad + j, _mm256_mul_ps(_mm256_fmsub_ps(_mm256_loadu_ps(grad + j), vk, a), gm));
         idx = _mm256_add_epi32(idx, step);
     }
     if (j < n) {
         __m256i mask = lb_tail_mask_f32(n - j);
-        __m256 a = coef8_f32(c, j, idx, tgt, tc, sc, mask, true, dense, weighted);
-        _mm256_maskstore_ps(grad + j, mask,
-                            _mm256_mul_ps(_mm256_fmsub_ps(_mm256_maskload_ps(grad + j, mask), vk, a), gm));
+        __m256 a = coef8_f32(c, n, j, idx, tgt, tc, sc, mask, true, dense, weighted);
+        lb_store_part_f32(grad + j, n - j,
+                          _mm256_mul_ps(_mm256_fmsub_ps(lb_load_part_f32(grad, n, j), vk, a), gm));
     }
 }
 
