@@ -94,7 +94,7 @@ double lb_avx2_row_max_f64(size_t n, const double *x)
     for (; j + 4 <= n; j += 4) m0 = _mm256_max_pd(m0, _mm256_loadu_pd(x + j));
     if (j < n) {
         __m256i mask = lb_tail_mask_f64(n - j);
-        __m256d v = _mm256_maskload_pd(x + j, mask);
+        __m256d v = lb_load_part_f64(x, n, j);
         m1 = _mm256_max_pd(m1, _mm256_blendv_pd(_mm256_set1_pd(-INFINITY), v,
                                                  _mm256_castsi256_pd(mask)));
     }
@@ -350,9 +350,9 @@ double lb_avx2_sum_exp_ahead_f64(size_t n, const double *x, double m, double *e,
     }
     if (j < n) {
         __m256i mask = lb_tail_mask_f64(n - j);
-        __m256d v = _mm256_maskload_pd(x + j, mask);
+        __m256d v = lb_load_part_f64(x, n, j);
         __m256d e0 = _mm256_and_pd(lb_exp_shifted_f64_avx2(v, vm), _mm256_castsi256_pd(mask));
-        if (e) _mm256_maskstore_pd(e + j, mask, e0);
+        if (e) lb_store_part_f64(e + j, n - j, e0);
         total = _mm256_add_pd(total, e0);
     }
     return lb_hsum_f64(total);
@@ -447,9 +447,8 @@ void lb_avx2_write_scaled_exp_f64(size_t n, const double *x, double m, double k,
         _mm256_storeu_pd(y + j,
                          _mm256_mul_pd(lb_exp_shifted_f64_avx2(_mm256_loadu_pd(x + j), vm), vk));
     if (j < n) {
-        __m256i mask = lb_tail_mask_f64(n - j);
-        __m256d e = lb_exp_shifted_f64_avx2(_mm256_maskload_pd(x + j, mask), vm);
-        _mm256_maskstore_pd(y + j, mask, _mm256_mul_pd(e, vk));
+        __m256d e = lb_exp_shifted_f64_avx2(lb_load_part_f64(x, n, j), vm);
+        lb_store_part_f64(y + j, n - j, _mm256_mul_pd(e, vk));
     }
 }
 
@@ -851,7 +850,7 @@ static double sum_exp_rest_f64(size_t n, const double *x, double m, int64_t *tie
     }
     if (j < n) {
         __m256i mask = lb_tail_mask_f64(n - j);
-        __m256d v = _mm256_maskload_pd(x + j, mask);
+        __m256d v = lb_load_part_f64(x, n, j);
         __m256d eq = _mm256_and_pd(_mm256_cmp_pd(v, vm, _CMP_EQ_OQ), _mm256_castsi256_pd(mask));
         __m256d e = _mm256_and_pd(lb_exp_shifted_f64_avx2(v, vm), _mm256_castsi256_pd(mask));
         total = _mm256_add_pd(total, _mm256_andnot_pd(eq, e));
@@ -1256,9 +1255,8 @@ static void log_softmax_backward_f64_avx2(size_t n, const double *logy, const do
         _mm256_storeu_pd(dx + j, _mm256_fnmadd_pd(p, vs, _mm256_loadu_pd(dy + j)));
     }
     if (j < n) {
-        __m256i mask = lb_tail_mask_f64(n - j);
-        __m256d p = lb_exp_any_f64_avx2(_mm256_maskload_pd(logy + j, mask));
-        _mm256_maskstore_pd(dx + j, mask, _mm256_fnmadd_pd(p, vs, _mm256_maskload_pd(dy + j, mask)));
+        __m256d p = lb_exp_any_f64_avx2(lb_load_part_f64(logy, n, j));
+        lb_store_part_f64(dx + j, n - j, _mm256_fnmadd_pd(p, vs, lb_load_part_f64(dy, n, j)));
     }
 }
 

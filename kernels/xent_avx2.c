@@ -362,42 +362,42 @@ static double general_xent_row_f32(size_t n, const float *x, const lb_xent_coef_
 
 /* f64: the same sweeps in double lanes (4 per vector); sums in double,
  * folded every LB_XENT_FOLD vectors. */
-static inline __m256d masked_load_f64(const double *p, __m256i mask, bool masked)
+static inline __m256d masked_load_f64(const double *p, size_t n, size_t j, bool masked)
 {
-    return masked ? _mm256_maskload_pd(p, mask) : _mm256_loadu_pd(p);
+    return masked ? lb_load_part_f64(p, n, j) : _mm256_loadu_pd(p + j);
 }
 
 static inline __attribute__((always_inline)) __m256d
-coef4_f64(const lb_xent_coef_f64 *c, size_t j, __m256i idx, __m256i tgt, __m256d tc,
+coef4_f64(const lb_xent_coef_f64 *c, size_t n, size_t j, __m256i idx, __m256i tgt, __m256d tc,
           __m256d sc, __m256i mask, bool masked, bool dense, bool weighted)
 {
-    __m256d t = dense ? masked_load_f64(c->dense_targets + j, mask, masked)
+    __m256d t = dense ? masked_load_f64(c->dense_targets, n, j, masked)
                       : _mm256_and_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(idx, tgt)),
                                       _mm256_set1_pd(1.0));
     __m256d a = _mm256_fmadd_pd(tc, t, sc);
-    if (weighted) a = _mm256_mul_pd(a, masked_load_f64(c->weights + j, mask, masked));
+    if (weighted) a = _mm256_mul_pd(a, masked_load_f64(c->weights, n, j, masked));
     if (masked) a = _mm256_and_pd(a, _mm256_castsi256_pd(mask));
     return a;
 }
 
 static inline __attribute__((always_inline)) void
-xent_terms4_f64(const double *x, const lb_xent_coef_f64 *c, double *e_out, size_t j,
+xent_terms4_f64(size_t n, const double *x, const lb_xent_coef_f64 *c, double *e_out, size_t j,
                 __m256i idx, __m256i tgt, __m256d tc, __m256d sc, __m256d vm, __m256i *ties,
                 __m256d *rest, __m256d *coef, __m256d *dot, __m256i mask, bool masked,
                 bool dense, bool weighted)
 {
-    __m256d xv = masked_load_f64(x + j, mask, masked);
+    __m256d xv = masked_load_f64(x, n, j, masked);
     __m256d e = lb_exp_shifted_f64_avx2(xv, vm);
     __m256d eq = _mm256_cmp_pd(xv, vm, _CMP_EQ_OQ);
     if (masked) {
         e = _mm256_and_pd(e, _mm256_castsi256_pd(mask));
         eq = _mm256_and_pd(eq, _mm256_castsi256_pd(mask));
-        if (e_out) _mm256_maskstore_pd(e_out + j, mask, e);
+        if (e_out) lb_store_part_f64(e_out + j, n - j, e);
     } else if (e_out) {
         _mm256_storeu_pd(e_out + j, e);
     }
     *ties = _mm256_sub_epi64(*ties, _mm256_castpd_si256(eq));
-    __m256d a = coef4_f64(c, j, idx, tgt, tc, sc, mask, masked, dense, weighted);
+    __m256d a = coef4_f64(c, n, j, idx, tgt, tc, sc, mask, masked, dense, weighted);
     __m256d nonzero = _mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_NEQ_UQ);
     *rest = _mm256_add_pd(*rest, _mm256_andnot_pd(eq, e));
     *coef = _mm256_add_pd(*coef, a);
@@ -420,7 +420,7 @@ xent_sweep_f64(size_t n, const double *x, const lb_xent_coef_f64 *c, double m, d
         size_t block_end = j + 4 * LB_XENT_FOLD < n ? j + 4 * LB_XENT_FOLD : n;
         for (; j + 4 <= block_end; j += 4) {
             if (j % 8 == 0) lb_prefetch_ahead3_f64(ahead, j); /* a line per 8 entries */
-            xent_terms4_f64(x, c, e_out, j, idx, tgt, tc, sc, vm, &ties, &r0, &a0, &d0, none,
+            xent_terms4_f64(n, x, c, e_out, j, idx, tgt, tc, sc, vm, &ties, &r0, &a0, &d0, none,
                             false, dense, weighted);
             idx = _mm256_add_epi64(idx, step);
         }
@@ -429,7 +429,7 @@ xent_sweep_f64(size_t n, const double *x, const lb_xent_coef_f64 *c, double m, d
         dot = _mm256_add_pd(dot, d0);
     }
     if (j < n)
-        xent_terms4_f64(x, c, e_out, j, idx, tgt, tc, sc, vm, &ties, &rest, &coef, &dot,
+        xent_terms4_f64(n, x, c, e_out, j, idx, tgt, tc, sc, vm, &ties, &rest, &coef, &dot,
                         lb_tail_mask_f64(n - j), true, dense, weighted);
     int64_t tie_lanes[4];
     _mm256_storeu_si256((__m256i *)tie_lanes, ties);
@@ -448,15 +448,15 @@ xent_grad_sweep_f64(size_t n, const lb_xent_coef_f64 *c, double *grad, double k,
     __m256i idx = _mm256_setr_epi64x(0, 1, 2, 3);
     size_t j = 0;
     for (; j + 4 <= n; j += 4) {
-        __m256d a = coef4_f64(c, j, idx, tgt, tc, sc, none, false, dense, weighted);
+        __m256d a = coef4_f64(c, n, j, idx, tgt, tc, sc, none, false, dense, weighted);
         _mm256_storeu_pd(grad + j, _mm256_mul_pd(_mm256_fmsub_pd(_mm256_loadu_pd(grad + j), vk, a), gm));
         idx = _mm256_add_epi64(idx, step);
     }
     if (j < n) {
         __m256i mask = lb_tail_mask_f64(n - j);
-        __m256d a = coef4_f64(c, j, idx, tgt, tc, sc, mask, true, dense, weighted);
-        _mm256_maskstore_pd(grad + j, mask,
-                            _mm256_mul_pd(_mm256_fmsub_pd(_mm256_maskload_pd(grad + j, mask), vk, a), gm));
+        __m256d a = coef4_f64(c, n, j, idx, tgt, tc, sc, mask, true, dense, weighted);
+        lb_store_part_f64(grad + j, n - j,
+                          _mm256_mul_pd(_mm256_fmsub_pd(lb_load_part_f64(grad, n, j), vk, a), gm));
     }
 }
 
