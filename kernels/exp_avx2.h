@@ -346,35 +346,6 @@ static inline __m256 lb_load_part_f32(const float *p, size_t n, size_t j)
     return _mm256_and_ps(v, _mm256_castsi256_ps(mask));
 }
 
-/* The doubles p[j..n) of a row of n doubles, 1 <= n - j <= 3, in the low
- * lanes and +0 above: the bits of _mm256_maskload_pd(p + j,
- * lb_tail_mask_f64(n - j)), from the row's last 4 doubles rotated down
- * (as lb_load_part_f32) once the row has 4. */
-static inline __m256d lb_load_part_f64(const double *p, size_t n, size_t j)
-{
-    static const int32_t rotate[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7};
-    size_t left = n - j;
-    __m256i mask = lb_tail_mask_f64(left);
-    if (n < 4) return _mm256_maskload_pd(p + j, mask);
-    /* double lane k takes double n - 4 + (4 - left + k) = j + k: float
-     * lanes 2k, 2k + 1 take float lanes 2 (4 - left + k) and one up */
-    __m256i lanes = _mm256_loadu_si256((const __m256i *)(rotate + 2 * (4 - left)));
-    __m256 v = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(p + n - 4)), lanes);
-    return _mm256_and_pd(_mm256_castps_pd(v), _mm256_castsi256_pd(mask));
-}
-
-/* Stores the first left (0..3) lanes of v at p as 2- and 1-double pieces. */
-static inline void lb_store_part_f64(double *p, size_t left, __m256d v)
-{
-    __m128d part = _mm256_castpd256_pd128(v);
-    if (left & 2) {
-        _mm_storeu_pd(p, part);
-        part = _mm256_extractf128_pd(v, 1);
-        p += 2;
-    }
-    if (left & 1) _mm_store_sd(p, part);
-}
-
 /* Stores the first left (0..7) lanes of v at p as 4-, 2- and 1-float
  * pieces (a masked store costs tens of cycles on AMD Zen 1 to 3; the
  * pieces' branches repeat row after row, so they predict). */
@@ -392,6 +363,22 @@ static inline void lb_store_part_f32(float *p, size_t left, __m256 v)
         p += 2;
     }
     if (left & 1) _mm_store_ss(p, part);
+}
+
+/* The doubles p[j..n) of a row of n doubles, 1 <= n - j <= 3, in the low
+ * lanes and +0 above: the bits of _mm256_maskload_pd(p + j,
+ * lb_tail_mask_f64(n - j)). A double is two float lanes, so this is
+ * lb_load_part_f32 on the row as 2n floats (the loads copy bits). */
+static inline __m256d lb_load_part_f64(const double *p, size_t n, size_t j)
+{
+    return _mm256_castps_pd(lb_load_part_f32((const float *)p, 2 * n, 2 * j));
+}
+
+/* Stores the first left (0..3) lanes of v at p (lb_store_part_f32 of the
+ * 2 left float lanes holding them). */
+static inline void lb_store_part_f64(double *p, size_t left, __m256d v)
+{
+    lb_store_part_f32((float *)p, 2 * left, _mm256_castpd_ps(v));
 }
 
 static inline float lb_hmax_f32(__m256 v)
