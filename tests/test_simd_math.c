@@ -15,6 +15,7 @@
  * Run only in the avx2 pass (skipped elsewhere, and where the CPU lacks
  * AVX2+FMA).
  */
+#define _DEFAULT_SOURCE /* mmap, MAP_ANONYMOUS, sysconf: the guard pages of the tail tests */
 #pragma GCC target("avx2,fma")
 
 #include "exp_avx2.h"
@@ -26,6 +27,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void require_avx2(void)
 {
@@ -361,4 +364,106 @@ Test(simd_exp, fast2sum_difference_matches_twosum)
     }
     cr_log_info("fast2sum: %ld vectors checked", checked);
     cr_assert(checked > 150000);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Row tails without masked loads (lb_load_part_*, lb_store_part_*)          */
+/* ------------------------------------------------------------------------ */
+
+/* Two pages, the second PROT_NONE: a row placed to end at the first page's
+ * end faults on any read or write past it. NULL if mmap is refused. */
+static unsigned char *guarded_page(long *page)
+{
+    *page = sysconf(_SC_PAGESIZE);
+    unsigned char *p = mmap(NULL, (size_t)(2 * *page), PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    cr_assert(mprotect(p + *page, (size_t)*page, PROT_NONE) == 0);
+    return p;
+}
+
+/* Every tail (1..7 floats) of every row width 1..40, the row ending at a
+ * guard page and starting right after one byte pattern of its own: the
+ * tail load has the bits of the masked load (NaN payloads included), and
+ * the tail store writes exactly the tail's floats, nothing before or after. */
+Test(simd_exp, f32_tail_load_and_store_match_masked_forms)
+{
+    long page;
+    unsigned char *mem = guarded_page(&page);
+    cr_assert(mem);
+    long checked = 0;
+    for (size_t n = 1; n <= 40; n++) {
+        float *row = (float *)(mem + page) - n;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t bits = 0x7fc00001u + 0x01010101u * (uint32_t)i; /* NaNs and others */
+            memcpy(&row[i], &bits, sizeof bits);
+        }
+        for (size_t left = 1; left <= 7 && left <= n; left++) {
+            size_t j = n - left;
+            __m256i mask = lb_tail_mask_f32(left);
+            float want[8], got[8];
+            _mm256_storeu_ps(want, _mm256_maskload_ps(row + j, mask));
+            _mm256_storeu_ps(got, lb_load_part_f32(row, n, j));
+            cr_assert(memcmp(want, got, sizeof want) == 0, "n=%zu j=%zu: load differs", n, j);
+
+            float *out = (float *)(mem + page) - n;
+            memset(out, 0xA5, n * sizeof *out);
+            lb_store_part_f32(out + j, left, _mm256_loadu_ps(got));
+            for (size_t i = 0; i < n; i++) {
+                uint32_t b;
+                memcpy(&b, &out[i], sizeof b);
+                if (i < j) cr_assert(b == 0xA5A5A5A5u, "n=%zu j=%zu: float %zu overwritten", n, j, i);
+                else cr_assert(memcmp(&out[i], &got[i - j], sizeof(float)) == 0,
+                               "n=%zu j=%zu: float %zu not stored", n, j, i);
+            }
+            /* restore the row for the next tail */
+            for (size_t i = 0; i < n; i++) {
+                uint32_t bits = 0x7fc00001u + 0x01010101u * (uint32_t)i;
+                memcpy(&row[i], &bits, sizeof bits);
+            }
+            checked++;
+        }
+    }
+    munmap(mem, (size_t)(2 * page));
+    cr_assert(checked == 7 * 40 - 21);
+}
+
+Test(simd_exp, f64_tail_load_and_store_match_masked_forms)
+{
+    long page;
+    unsigned char *mem = guarded_page(&page);
+    cr_assert(mem);
+    long checked = 0;
+    for (size_t n = 1; n <= 20; n++) {
+        double *row = (double *)(mem + page) - n;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t bits = 0x7ff8000000000001ull + 0x0101010101010101ull * i;
+            memcpy(&row[i], &bits, sizeof bits);
+        }
+        for (size_t left = 1; left <= 3 && left <= n; left++) {
+            size_t j = n - left;
+            double want[4], got[4];
+            _mm256_storeu_pd(want, _mm256_maskload_pd(row + j, lb_tail_mask_f64(left)));
+            _mm256_storeu_pd(got, lb_load_part_f64(row, n, j));
+            cr_assert(memcmp(want, got, sizeof want) == 0, "n=%zu j=%zu: load differs", n, j);
+
+            double *out = (double *)(mem + page) - n;
+            memset(out, 0xA5, n * sizeof *out);
+            lb_store_part_f64(out + j, left, _mm256_loadu_pd(got));
+            for (size_t i = 0; i < n; i++) {
+                uint64_t b;
+                memcpy(&b, &out[i], sizeof b);
+                if (i < j) cr_assert(b == 0xA5A5A5A5A5A5A5A5ull, "n=%zu j=%zu: double %zu overwritten", n, j, i);
+                else cr_assert(memcmp(&out[i], &got[i - j], sizeof(double)) == 0,
+                               "n=%zu j=%zu: double %zu not stored", n, j, i);
+            }
+            for (size_t i = 0; i < n; i++) {
+                uint64_t bits = 0x7ff8000000000001ull + 0x0101010101010101ull * i;
+                memcpy(&row[i], &bits, sizeof bits);
+            }
+            checked++;
+        }
+    }
+    munmap(mem, (size_t)(2 * page));
+    cr_assert(checked == 3 * 20 - 3);
 }
