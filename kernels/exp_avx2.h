@@ -334,16 +334,23 @@ static inline __m256i lb_tail_mask_f64(size_t rem) { return lb_tail_mask_f32(2 *
  * their last 8 floats (in bounds) are loaded and rotated down into place.
  * On an AMD EPYC (Zen 1) VM a masked load cost 4.1 ns, an ordinary load
  * and a mask 0.65 ns; rows of 10 classes paid it twice per row. */
-static inline __m256 lb_load_part_f32(const float *p, size_t n, size_t j)
+/* v's last `left` (1..7) lanes moved down to lanes 0..left-1 (the lanes
+ * above hold the others, rotated) */
+static inline __m256 lb_rotate_tail_f32(__m256 v, size_t left)
 {
     static const int32_t rotate[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7};
+    /* lane i takes lane 8 - left + i */
+    return _mm256_permutevar8x32_ps(v, _mm256_loadu_si256((const __m256i *)(rotate + 8 - left)));
+}
+
+static inline __m256 lb_load_part_f32(const float *p, size_t n, size_t j)
+{
     size_t left = n - j;
     __m256i mask = lb_tail_mask_f32(left);
     if (n < 8) return _mm256_maskload_ps(p + j, mask);
     /* lane i takes float n - 8 + (8 - left + i) = j + i */
-    __m256i lanes = _mm256_loadu_si256((const __m256i *)(rotate + 8 - left));
-    __m256 v = _mm256_permutevar8x32_ps(_mm256_loadu_ps(p + n - 8), lanes);
-    return _mm256_and_ps(v, _mm256_castsi256_ps(mask));
+    return _mm256_and_ps(lb_rotate_tail_f32(_mm256_loadu_ps(p + n - 8), left),
+                         _mm256_castsi256_ps(mask));
 }
 
 /* Stores the first left (0..7) lanes of v at p as 4-, 2- and 1-float
@@ -379,6 +386,12 @@ static inline __m256d lb_load_part_f64(const double *p, size_t n, size_t j)
 static inline void lb_store_part_f64(double *p, size_t left, __m256d v)
 {
     lb_store_part_f32((float *)p, 2 * left, _mm256_castpd_ps(v));
+}
+
+/* v's last `left` (1..3) doubles moved down to lanes 0..left-1 */
+static inline __m256d lb_rotate_tail_f64(__m256d v, size_t left)
+{
+    return _mm256_castps_pd(lb_rotate_tail_f32(_mm256_castpd_ps(v), 2 * left));
 }
 
 static inline float lb_hmax_f32(__m256 v)

@@ -582,14 +582,21 @@ static inline stream_span stream_span_of(const void *out, size_t elem, size_t n)
         stream_span sp_ = stream_span_of(out, sizeof *(out), n);                              \
         size_t j_ = 0;                                                                        \
         for (; j_ + LANES <= sp_.head; j_ += LANES) _mm256_storeu_##SUF((out) + j_, VEC(j_)); \
-        if (j_ < sp_.head) {                                                                  \
-            __m256i m_ = lb_tail_mask_##T(sp_.head - j_);                                     \
-            _mm256_maskstore_##SUF((out) + j_, m_, MVEC(j_, m_));                             \
+        if (j_ < sp_.head) { /* a whole vector is in the row: no masked load or store */     \
+            if (j_ + LANES <= (n)) {                                                          \
+                lb_store_part_##T((out) + j_, sp_.head - j_, VEC(j_));                        \
+            } else {                                                                          \
+                __m256i m_ = lb_tail_mask_##T(sp_.head - j_);                                 \
+                _mm256_maskstore_##SUF((out) + j_, m_, MVEC(j_, m_));                         \
+            }                                                                                 \
             j_ = sp_.head;                                                                    \
         }                                                                                     \
         for (; j_ < sp_.body; j_ += LANES) _mm256_stream_##SUF((out) + j_, VEC(j_));          \
         for (; j_ + LANES <= (n); j_ += LANES) _mm256_storeu_##SUF((out) + j_, VEC(j_));      \
-        if (j_ < (n)) {                                                                       \
+        if (j_ < (n) && (n) >= LANES) { /* the row's last vector, its tail rotated down */  \
+            lb_store_part_##T((out) + j_, (n) - j_,                                           \
+                              lb_rotate_tail_##T(VEC((n) - LANES), (n) - j_));                \
+        } else if (j_ < (n)) {                                                                \
             __m256i m_ = lb_tail_mask_##T((n) - j_);                                          \
             _mm256_maskstore_##SUF((out) + j_, m_, MVEC(j_, m_));                             \
         }                                                                                     \
