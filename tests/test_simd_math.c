@@ -382,88 +382,79 @@ static unsigned char *guarded_page(long *page)
     return p;
 }
 
-/* Every tail (1..7 floats) of every row width 1..40, the row ending at a
- * guard page and starting right after one byte pattern of its own: the
- * tail load has the bits of the masked load (NaN payloads included), and
- * the tail store writes exactly the tail's floats, nothing before or after. */
-Test(simd_exp, f32_tail_load_and_store_match_masked_forms)
+/* The three forms of a tail, on raw bytes, for one element type: the
+ * masked load, lb_load_part_* and lb_store_part_* (a vector in memory). */
+typedef struct tail_forms {
+    size_t elem, lanes;
+    void (*masked_load)(const void *row, size_t j, size_t left, void *vec);
+    void (*part_load)(const void *row, size_t n, size_t j, void *vec);
+    void (*part_store)(void *dst, size_t left, const void *vec);
+} tail_forms;
+
+/* The three forms for element type C (f32 / f64, intrinsics suffix SUF) */
+#define TAIL_FORMS(T, C, SUF)                                                              \
+    static void masked_load_##T(const void *row, size_t j, size_t left, void *vec)         \
+    {                                                                                      \
+        _mm256_storeu_##SUF(vec, _mm256_maskload_##SUF((const C *)row + j, lb_tail_mask_##T(left))); \
+    }                                                                                      \
+    static void part_load_##T(const void *row, size_t n, size_t j, void *vec)              \
+    {                                                                                      \
+        _mm256_storeu_##SUF(vec, lb_load_part_##T(row, n, j));                             \
+    }                                                                                      \
+    static void part_store_##T(void *dst, size_t left, const void *vec)                    \
+    {                                                                                      \
+        lb_store_part_##T(dst, left, _mm256_loadu_##SUF(vec));                             \
+    }
+TAIL_FORMS(f32, float, ps)
+TAIL_FORMS(f64, double, pd)
+#undef TAIL_FORMS
+
+/* Byte i of element k of the test row: distinct, NaN payloads among them. */
+static void fill_row(unsigned char *row, size_t n, size_t elem)
+{
+    for (size_t b = 0; b < n * elem; b++) row[b] = (unsigned char)(0x7f - 3 * (b / elem) + (b % elem ? 0x40 : 0));
+}
+
+/* Every tail (1 .. lanes-1 elements) of every row of 1..max_n elements,
+ * the row ending where a PROT_NONE page starts: the tail load has the
+ * masked load's bits, and the tail store writes exactly the tail's
+ * elements, nothing before them (after them is the guard page). */
+static long check_tails(const tail_forms *t, size_t max_n)
 {
     long page;
     unsigned char *mem = guarded_page(&page);
     cr_assert(mem);
     long checked = 0;
-    for (size_t n = 1; n <= 40; n++) {
-        float *row = (float *)(mem + page) - n;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t bits = 0x7fc00001u + 0x01010101u * (uint32_t)i; /* NaNs and others */
-            memcpy(&row[i], &bits, sizeof bits);
-        }
-        for (size_t left = 1; left <= 7 && left <= n; left++) {
+    for (size_t n = 1; n <= max_n; n++) {
+        unsigned char *row = mem + page - n * t->elem;
+        for (size_t left = 1; left < t->lanes && left <= n; left++) {
             size_t j = n - left;
-            __m256i mask = lb_tail_mask_f32(left);
-            float want[8], got[8];
-            _mm256_storeu_ps(want, _mm256_maskload_ps(row + j, mask));
-            _mm256_storeu_ps(got, lb_load_part_f32(row, n, j));
-            cr_assert(memcmp(want, got, sizeof want) == 0, "n=%zu j=%zu: load differs", n, j);
-
-            float *out = (float *)(mem + page) - n;
-            memset(out, 0xA5, n * sizeof *out);
-            lb_store_part_f32(out + j, left, _mm256_loadu_ps(got));
-            for (size_t i = 0; i < n; i++) {
-                uint32_t b;
-                memcpy(&b, &out[i], sizeof b);
-                if (i < j) cr_assert(b == 0xA5A5A5A5u, "n=%zu j=%zu: float %zu overwritten", n, j, i);
-                else cr_assert(memcmp(&out[i], &got[i - j], sizeof(float)) == 0,
-                               "n=%zu j=%zu: float %zu not stored", n, j, i);
-            }
-            /* restore the row for the next tail */
-            for (size_t i = 0; i < n; i++) {
-                uint32_t bits = 0x7fc00001u + 0x01010101u * (uint32_t)i;
-                memcpy(&row[i], &bits, sizeof bits);
+            unsigned char want[32], got[32];
+            fill_row(row, n, t->elem);
+            t->masked_load(row, j, left, want);
+            t->part_load(row, n, j, got);
+            cr_assert(memcmp(want, got, 32) == 0, "elem %zu, n=%zu j=%zu: load differs", t->elem, n, j);
+            memset(row, 0xA5, n * t->elem);
+            t->part_store(row + j * t->elem, left, got);
+            for (size_t b = 0; b < n * t->elem; b++) {
+                if (b < j * t->elem) cr_assert(row[b] == 0xA5, "elem %zu, n=%zu j=%zu: byte %zu overwritten", t->elem, n, j, b);
+                else cr_assert(row[b] == got[b - j * t->elem], "elem %zu, n=%zu j=%zu: byte %zu not stored", t->elem, n, j, b);
             }
             checked++;
         }
     }
     munmap(mem, (size_t)(2 * page));
-    cr_assert(checked == 7 * 40 - 21);
+    return checked;
+}
+
+Test(simd_exp, f32_tail_load_and_store_match_masked_forms)
+{
+    const tail_forms f32 = {sizeof(float), 8, masked_load_f32, part_load_f32, part_store_f32};
+    cr_assert(check_tails(&f32, 40) == 7 * 40 - 21);
 }
 
 Test(simd_exp, f64_tail_load_and_store_match_masked_forms)
 {
-    long page;
-    unsigned char *mem = guarded_page(&page);
-    cr_assert(mem);
-    long checked = 0;
-    for (size_t n = 1; n <= 20; n++) {
-        double *row = (double *)(mem + page) - n;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t bits = 0x7ff8000000000001ull + 0x0101010101010101ull * i;
-            memcpy(&row[i], &bits, sizeof bits);
-        }
-        for (size_t left = 1; left <= 3 && left <= n; left++) {
-            size_t j = n - left;
-            double want[4], got[4];
-            _mm256_storeu_pd(want, _mm256_maskload_pd(row + j, lb_tail_mask_f64(left)));
-            _mm256_storeu_pd(got, lb_load_part_f64(row, n, j));
-            cr_assert(memcmp(want, got, sizeof want) == 0, "n=%zu j=%zu: load differs", n, j);
-
-            double *out = (double *)(mem + page) - n;
-            memset(out, 0xA5, n * sizeof *out);
-            lb_store_part_f64(out + j, left, _mm256_loadu_pd(got));
-            for (size_t i = 0; i < n; i++) {
-                uint64_t b;
-                memcpy(&b, &out[i], sizeof b);
-                if (i < j) cr_assert(b == 0xA5A5A5A5A5A5A5A5ull, "n=%zu j=%zu: double %zu overwritten", n, j, i);
-                else cr_assert(memcmp(&out[i], &got[i - j], sizeof(double)) == 0,
-                               "n=%zu j=%zu: double %zu not stored", n, j, i);
-            }
-            for (size_t i = 0; i < n; i++) {
-                uint64_t bits = 0x7ff8000000000001ull + 0x0101010101010101ull * i;
-                memcpy(&row[i], &bits, sizeof bits);
-            }
-            checked++;
-        }
-    }
-    munmap(mem, (size_t)(2 * page));
-    cr_assert(checked == 3 * 20 - 3);
+    const tail_forms f64 = {sizeof(double), 4, masked_load_f64, part_load_f64, part_store_f64};
+    cr_assert(check_tails(&f64, 20) == 3 * 20 - 3);
 }
