@@ -328,12 +328,6 @@ static inline __m256i lb_tail_mask_f32(size_t rem)
 
 static inline __m256i lb_tail_mask_f64(size_t rem) { return lb_tail_mask_f32(2 * rem); }
 
-/* The floats p[j..n) of a row p of n floats, 1 <= n - j <= 7, in the low
- * lanes and +0 above: the bits of _mm256_maskload_ps(p + j,
- * lb_tail_mask_f32(n - j)). Rows of 8 floats or more take no masked load:
- * their last 8 floats (in bounds) are loaded and rotated down into place.
- * On an AMD EPYC (Zen 1) VM a masked load cost 4.1 ns, an ordinary load
- * and a mask 0.65 ns; rows of 10 classes paid it twice per row. */
 /* v's last `left` (1..7) lanes moved down to lanes 0..left-1 (the lanes
  * above hold the others, rotated) */
 static inline __m256 lb_rotate_tail_f32(__m256 v, size_t left)
@@ -343,6 +337,12 @@ static inline __m256 lb_rotate_tail_f32(__m256 v, size_t left)
     return _mm256_permutevar8x32_ps(v, _mm256_loadu_si256((const __m256i *)(rotate + 8 - left)));
 }
 
+/* The floats p[j..n) of a row p of n floats, 1 <= n - j <= 7, in the low
+ * lanes and +0 above: the bits of _mm256_maskload_ps(p + j,
+ * lb_tail_mask_f32(n - j)). Rows of 8 floats or more take no masked load:
+ * their last 8 floats (in bounds) are loaded and rotated down into place.
+ * On an AMD EPYC (Zen 1) VM a masked load cost 4.1 ns, an ordinary load
+ * and a mask 0.65 ns; rows of 10 classes paid it twice per row. */
 static inline __m256 lb_load_part_f32(const float *p, size_t n, size_t j)
 {
     size_t left = n - j;

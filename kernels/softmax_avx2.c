@@ -985,8 +985,7 @@ static inline __m128 log_softmax_half_f32(__m128 x, __m256d m, __m256d log_s)
     return _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(x), m), log_s));
 }
 
-static inline __attribute__((always_inline)) void
-log_softmax_f32_impl(size_t n, const float *x, float *y)
+void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y)
 {
     switch ((n + 7) / 8) {
     case 1: if (log_softmax_short_f32(1, n, x, n, y, n, 1)) return; break;
@@ -1326,13 +1325,12 @@ static void log_softmax_rows4_f32_avx2(size_t n, const float *x, size_t ldx, flo
     if (n <= 8) done = log_softmax_short_f32(4, n, x, ldx, y, ldy, 1);
     else if (n <= 16) done = log_softmax_short_f32(4, n, x, ldx, y, ldy, 2);
     if (!done)
-        for (size_t r = 0; r < 4; r++) log_softmax_f32_impl(n, x + r * ldx, y + r * ldy);
+        for (size_t r = 0; r < 4; r++) lb_avx2_log_softmax_f32(n, x + r * ldx, y + r * ldy);
 }
 
 /* The regular and the streaming-store form of each kernel above (f32
  * softmax, log-softmax and log-softmax backward have only the regular one:
  * see the table below). */
-void lb_avx2_log_softmax_f32(size_t n, const float *x, float *y) { log_softmax_f32_impl(n, x, y); }
 void lb_avx2_log_softmax_f64(size_t n, const double *x, double *y)
 {
     log_softmax_f64_impl(n, x, y, false);
